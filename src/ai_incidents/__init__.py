@@ -1,0 +1,39 @@
+"""ai-incidents: detect, raise and contain AI incidents in LLM applications, on OpenTelemetry."""
+
+from ai_incidents.capture import (
+    Interaction,
+    Message,
+    Retrieval,
+    RetrievedDocument,
+    add_listener,
+    endpoints,
+    feature,
+    no_retrieval,
+    record_feedback,
+    record_retrieval,
+    remove_listener,
+    retrieval,
+)
+from ai_incidents.capture.instrumentor import AIIncidentsInstrumentor
+from ai_incidents.config import Settings, configure, get_settings
+from ai_incidents.version import __version__
+
+__all__ = [
+    "AIIncidentsInstrumentor",
+    "Interaction",
+    "Message",
+    "Retrieval",
+    "RetrievedDocument",
+    "Settings",
+    "__version__",
+    "add_listener",
+    "configure",
+    "endpoints",
+    "feature",
+    "get_settings",
+    "no_retrieval",
+    "record_feedback",
+    "record_retrieval",
+    "remove_listener",
+    "retrieval",
+]

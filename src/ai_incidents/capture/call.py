@@ -1,0 +1,317 @@
+"""One LLM call in flight: its GenAI span, from the request until the response is read."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from ai_incidents import semconv
+from ai_incidents.capture import content
+from ai_incidents.capture._telemetry import Telemetry
+from ai_incidents.capture.endpoints import EndpointMatch
+from ai_incidents.capture.feedback import responses
+from ai_incidents.capture.interaction import Interaction
+from ai_incidents.capture.sse import SSEDecoder
+from ai_incidents.capture.wire import StreamAccumulator, provider_error_type
+from ai_incidents.config import Settings
+
+_logger = logging.getLogger(__name__)
+
+InteractionListener = Callable[[Interaction, Span], None]
+"""Called with each finished interaction while its span is still open (evaluators)."""
+
+
+class _Body:
+    """The response body as it streams through: decoded, then parsed as SSE or buffered JSON."""
+
+    def __init__(self, call: LLMCall, content_type: str, content_encoding: str) -> None:
+        self.call = call
+        self.limit = call.settings.capture_max_body_bytes
+        self.dropped_bytes = 0
+        self.complete = False
+        self.error: str | None = None
+        self._decompressor: Any = None
+        if content_encoding in ("gzip", "x-gzip", "deflate"):
+            self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        elif content_encoding not in ("", "identity"):
+            self.error = "unsupported_content_encoding"
+        self._sse: SSEDecoder | None = None
+        self._accumulator: StreamAccumulator | None = None
+        self._buffer = bytearray()
+        if "text/event-stream" in content_type:
+            self._sse = SSEDecoder(max_event_bytes=self.limit)
+            self._accumulator = call.match.wire_format.stream_accumulator(
+                call.interaction, self.limit
+            )
+
+    def feed(self, chunk: bytes) -> None:
+        if self.error is not None:
+            return
+        if self._decompressor is not None:
+            chunk = self._decompressor.decompress(chunk)
+        if self._sse is not None and self._accumulator is not None:
+            for event, data in self._sse.feed(chunk):
+                self._accumulator.on_event(event, _json_or_text(data))
+            return
+        room = self.limit - len(self._buffer)
+        if len(chunk) > room:
+            self.dropped_bytes += len(chunk) - max(room, 0)
+            chunk = chunk[: max(room, 0)]
+        self._buffer += chunk
+
+    def finish(self) -> None:
+        """Fold what was received into the interaction."""
+        if self.error is not None:
+            return
+        if self._accumulator is not None and self._sse is not None:
+            self._accumulator.finish()
+            self.complete = self.complete or self._accumulator.complete
+            self.dropped_bytes += self._sse.dropped_bytes + self._accumulator.dropped_chars
+            return
+        if self.dropped_bytes:
+            self.error = "response_body_too_large"
+            return
+        self.call.take_json_body(bytes(self._buffer))
+
+
+def _json_or_text(data: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data
+
+
+class LLMCall:
+    """Owns one GenAI span: opened before the request is sent, ended once the body is read,
+    the stream is closed or abandoned, or the request fails."""
+
+    def __init__(
+        self,
+        *,
+        match: EndpointMatch,
+        interaction: Interaction,
+        server_address: str,
+        server_port: int | None,
+        telemetry: Telemetry,
+        settings: Settings,
+        listeners: tuple[InteractionListener, ...],
+    ) -> None:
+        self.match = match
+        self.interaction = interaction
+        self.settings = settings
+        self.telemetry = telemetry
+        self._listeners = listeners
+        self._lock = threading.Lock()
+        self._finished = False
+        self._body: _Body | None = None
+        self._chunks = 0
+        self._started = time.perf_counter()
+        self._server_address = server_address
+        self._server_port = server_port
+        self.span = telemetry.tracer.start_span(
+            _span_name(interaction),
+            kind=SpanKind.CLIENT,
+            attributes=self._request_attributes(),
+        )
+        interaction.span_context = self.span.get_span_context()
+
+    def _request_attributes(self) -> dict[str, Any]:
+        interaction = self.interaction
+        attributes: dict[str, Any] = {
+            semconv.GEN_AI_OPERATION_NAME: interaction.operation,
+            semconv.GEN_AI_PROVIDER_NAME: interaction.provider,
+            semconv.AI_FEATURE_NAME: interaction.feature,
+            semconv.SERVER_ADDRESS: self._server_address,
+        }
+        if self._server_port is not None:
+            attributes[semconv.SERVER_PORT] = self._server_port
+        if interaction.request_model:
+            attributes[semconv.GEN_AI_REQUEST_MODEL] = interaction.request_model
+        if interaction.operation == semconv.OPERATION_CHAT:
+            attributes[semconv.GEN_AI_REQUEST_STREAM] = interaction.stream
+        attributes.update(interaction.request_params)
+        if interaction.capture_error:
+            attributes[semconv.AI_CAPTURE_ERROR] = interaction.capture_error
+        return attributes
+
+    def activated(self) -> AbstractContextManager[Span]:
+        """Make the GenAI span current while the request is sent (HTTP spans nest under it)."""
+        return trace.use_span(
+            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+        )
+
+    def on_response(self, response: Any) -> bool:
+        """Take the response ``send`` returned; True if its body is still to be streamed."""
+        self.interaction.http_status = response.status_code
+        if response.is_stream_consumed:
+            self.take_json_body(response.content)
+            self.finish()
+            return False
+        headers = response.headers
+        self._body = _Body(
+            self,
+            headers.get("content-type", "").lower(),
+            headers.get("content-encoding", "").strip().lower(),
+        )
+        return True
+
+    def take_json_body(self, raw: bytes) -> None:
+        """Parse a complete (non-streamed) JSON response body into the interaction."""
+        if len(raw) > self.settings.capture_max_body_bytes:
+            self._capture_error("response_body_too_large", dropped=len(raw))
+            return
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            if self.interaction.http_status is not None and self.interaction.http_status < 400:
+                self._capture_error("malformed_response_body")
+            return
+        if not isinstance(body, Mapping):
+            self._capture_error("malformed_response_body")
+            return
+        if self.interaction.http_status is not None and self.interaction.http_status >= 400:
+            self.interaction.error_type = provider_error_type(body)
+            return
+        self.match.wire_format.parse_response(body, self.interaction)
+
+    def feed(self, chunk: bytes) -> None:
+        """A chunk of the streamed body passed to the app; never raises."""
+        try:
+            self._chunks += 1
+            if self._chunks == 1:
+                self.interaction.time_to_first_chunk_s = time.perf_counter() - self._started
+            if self._body is not None:
+                self._body.feed(chunk)
+        except Exception:
+            _logger.debug("could not parse a response chunk", exc_info=True)
+            if self._body is not None:
+                self._body.error = "malformed_stream"
+
+    def end_of_body(self) -> None:
+        """The app read the body to its end."""
+        if self._body is not None:
+            self._body.complete = True
+        self.finish()
+
+    def fail(self, exc: BaseException) -> None:
+        """The request or the body read raised ``exc`` (which the app receives unchanged)."""
+        if not self._finished:
+            self.interaction.error_type = type(exc).__qualname__
+            self.span.record_exception(exc)
+        self.finish()
+
+    def finish(self, abandoned: bool = False) -> None:
+        """End the span with what was seen; the first call wins, later ones do nothing."""
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+        try:
+            self._complete(abandoned)
+        except Exception:
+            _logger.exception("ai-incidents could not complete the span of an LLM call")
+        finally:
+            self.span.end()
+            self._body = None
+
+    def _complete(self, abandoned: bool) -> None:
+        interaction = self.interaction
+        interaction.duration_s = time.perf_counter() - self._started
+        body = self._body
+        if body is not None:
+            body.finish()
+            interaction.stream_abandoned = abandoned and not body.complete
+            if body.error:
+                self._capture_error(body.error)
+            if body.dropped_bytes:
+                self.span.set_attribute(semconv.AI_CAPTURE_DROPPED_BYTES, body.dropped_bytes)
+        status = interaction.http_status
+        if interaction.error_type is None and status is not None and status >= 400:
+            interaction.error_type = str(status)
+        self._set_response_attributes()
+        if self.settings.capture_content.on_span:
+            self.span.set_attributes(content.content_attributes(interaction))
+        for listener in self._listeners:
+            try:
+                listener(interaction, self.span)
+            except Exception:
+                _logger.exception("interaction listener %r failed", listener)
+        if interaction.response_id:
+            responses.remember(interaction.response_id, self.span.get_span_context(),
+                               interaction.feature)  # fmt: skip
+        self._record_metrics()
+        if self.settings.capture_content.on_event:
+            content.emit_event(self.telemetry.logger, interaction, self.span)
+
+    def _set_response_attributes(self) -> None:
+        i = self.interaction
+        span = self.span
+        values = {
+            semconv.GEN_AI_RESPONSE_ID: i.response_id,
+            semconv.GEN_AI_RESPONSE_MODEL: i.response_model,
+            semconv.GEN_AI_USAGE_INPUT_TOKENS: i.input_tokens,
+            semconv.GEN_AI_USAGE_OUTPUT_TOKENS: i.output_tokens,
+            semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: i.cache_read_input_tokens,
+            semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: i.cache_creation_input_tokens,
+            semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: i.embedding_dimensions,
+            semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: i.time_to_first_chunk_s,
+            semconv.AI_CAPTURE_CHUNKS: self._chunks if self._body is not None else None,
+            semconv.ERROR_TYPE: i.error_type,
+        }
+        span.set_attributes({k: v for k, v in values.items() if v is not None})
+        if i.finish_reasons:
+            span.set_attribute(semconv.GEN_AI_RESPONSE_FINISH_REASONS, i.finish_reasons)
+        if i.stream_abandoned:
+            span.set_attribute(semconv.AI_CAPTURE_STREAM_ABANDONED, True)
+        if i.retrieval is not None:
+            span.set_attribute(semconv.AI_RETRIEVAL_DOCUMENT_COUNT, len(i.retrieval.documents))
+        if i.error_type is not None:
+            span.set_status(Status(StatusCode.ERROR))
+
+    def _capture_error(self, kind: str, dropped: int = 0) -> None:
+        self.interaction.capture_error = kind
+        self.span.set_attribute(semconv.AI_CAPTURE_ERROR, kind)
+        if dropped:
+            self.span.set_attribute(semconv.AI_CAPTURE_DROPPED_BYTES, dropped)
+        self.telemetry.capture_errors.add(1, {semconv.AI_CAPTURE_ERROR: kind})
+
+    def _record_metrics(self) -> None:
+        i = self.interaction
+        attributes = {
+            semconv.GEN_AI_OPERATION_NAME: i.operation,
+            semconv.GEN_AI_PROVIDER_NAME: i.provider,
+            semconv.SERVER_ADDRESS: self._server_address,
+        }
+        if self._server_port is not None:
+            attributes[semconv.SERVER_PORT] = self._server_port
+        if i.request_model:
+            attributes[semconv.GEN_AI_REQUEST_MODEL] = i.request_model
+        if i.response_model:
+            attributes[semconv.GEN_AI_RESPONSE_MODEL] = i.response_model
+        duration_attributes = dict(attributes)
+        if i.error_type:
+            duration_attributes[semconv.ERROR_TYPE] = i.error_type
+        context = trace.set_span_in_context(self.span)
+        self.telemetry.operation_duration.record(i.duration_s or 0.0, duration_attributes, context)
+        if i.time_to_first_chunk_s is not None and i.stream:
+            self.telemetry.time_to_first_chunk.record(i.time_to_first_chunk_s, attributes, context)
+        for token_type, count in (("input", i.input_tokens), ("output", i.output_tokens)):
+            if count is not None:
+                self.telemetry.token_usage.record(
+                    count, {**attributes, semconv.GEN_AI_TOKEN_TYPE: token_type}, context
+                )
+
+
+def _span_name(interaction: Interaction) -> str:
+    if interaction.request_model:
+        return f"{interaction.operation} {interaction.request_model}"
+    return interaction.operation

@@ -1,0 +1,56 @@
+"""Message content in telemetry, only where the user opted in (GenAI content conventions)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from opentelemetry import _logs, trace
+from opentelemetry.trace import Span
+
+from ai_incidents import semconv
+from ai_incidents.capture.interaction import Interaction, Message
+
+
+def _message(message: Message) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "role": message.role,
+        "parts": [{"type": "text", "content": message.content}],
+    }
+    if message.finish_reason is not None:
+        item["finish_reason"] = message.finish_reason
+    return item
+
+
+def content_attributes(interaction: Interaction) -> dict[str, str]:
+    """``gen_ai.input.messages``, ``gen_ai.output.messages`` and system instructions as JSON."""
+    attributes = {
+        semconv.GEN_AI_INPUT_MESSAGES: json.dumps(
+            [_message(m) for m in interaction.input_messages], ensure_ascii=False
+        ),
+        semconv.GEN_AI_OUTPUT_MESSAGES: json.dumps(
+            [_message(m) for m in interaction.output_messages], ensure_ascii=False
+        ),
+    }
+    if interaction.system_instructions:
+        attributes[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = json.dumps(
+            [{"type": "text", "content": text} for text in interaction.system_instructions],
+            ensure_ascii=False,
+        )
+    return attributes
+
+
+def emit_event(logger: _logs.Logger, interaction: Interaction, span: Span) -> None:
+    """The ``gen_ai.client.inference.operation.details`` event, in the span's context."""
+    attributes: dict[str, Any] = {
+        semconv.GEN_AI_OPERATION_NAME: interaction.operation,
+        semconv.GEN_AI_PROVIDER_NAME: interaction.provider,
+        **content_attributes(interaction),
+    }
+    if interaction.request_model:
+        attributes[semconv.GEN_AI_REQUEST_MODEL] = interaction.request_model
+    logger.emit(
+        event_name=semconv.GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS,
+        attributes=attributes,
+        context=trace.set_span_in_context(span),
+    )

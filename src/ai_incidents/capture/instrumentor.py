@@ -1,0 +1,180 @@
+"""``AIIncidentsInstrumentor``: every LLM call made through httpx or httpx2 becomes a GenAI span."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import Collection, Mapping
+from types import ModuleType
+from typing import Any
+
+import wrapt
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+
+from ai_incidents.capture import listeners
+from ai_incidents.capture._telemetry import Telemetry, get_telemetry, set_telemetry
+from ai_incidents.capture.call import LLMCall
+from ai_incidents.capture.context import current_feature, current_retrieval
+from ai_incidents.capture.endpoints import endpoints
+from ai_incidents.capture.interaction import Interaction
+from ai_incidents.capture.streams import tee_stream_types
+from ai_incidents.config import get_settings
+
+_logger = logging.getLogger(__name__)
+
+_HTTP_MODULES = ("httpx", "httpx2")
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+class AIIncidentsInstrumentor(BaseInstrumentor):
+    """Capture LLM calls over ``httpx`` and ``httpx2`` (sync and async clients).
+
+    Loaded by ``opentelemetry-instrument`` through the ``ai_incidents`` entry point, or
+    in code: ``AIIncidentsInstrumentor().instrument(tracer_provider=...)``. Accepts
+    ``tracer_provider``, ``meter_provider`` and ``logger_provider``.
+    """
+
+    _patched: list[tuple[type, str]]
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        # Either httpx or httpx2 will do: the `instruments-any` extra says so to the launcher.
+        return ()
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._patched = []
+        if not get_settings().enabled:
+            _logger.info("ai-incidents is disabled (AI_INCIDENTS_ENABLED=false)")
+            return
+        set_telemetry(
+            Telemetry(
+                kwargs.get("tracer_provider"),
+                kwargs.get("meter_provider"),
+                kwargs.get("logger_provider"),
+            )
+        )
+        for name in _HTTP_MODULES:
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                continue
+            self._patch(module)
+
+    def _patch(self, module: ModuleType) -> None:
+        sync_tee, async_tee = tee_stream_types(module)
+        for cls, wrapper in (
+            (module.Client, _sync_send_wrapper(sync_tee)),
+            (module.AsyncClient, _async_send_wrapper(async_tee)),
+        ):
+            if isinstance(cls.__dict__.get("send"), wrapt.ObjectProxy):
+                continue
+            wrapt.wrap_function_wrapper(cls, "send", wrapper)
+            self._patched.append((cls, "send"))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for cls, attribute in getattr(self, "_patched", ()):
+            unwrap(cls, attribute)
+        self._patched = []
+        set_telemetry(None)
+
+
+def _start_call(request: Any) -> LLMCall | None:
+    """An ``LLMCall`` if ``request`` is a call to an LLM API; never raises."""
+    try:
+        if request.method != "POST" or not is_instrumentation_enabled():
+            return None
+        url = request.url
+        host, path = url.host, url.path
+        rule = endpoints.match(host, path)
+        if rule is None:
+            return None
+        settings = get_settings()
+        body, capture_error = _request_json(request, settings.capture_max_body_bytes)
+        if body is None and capture_error is None:
+            return None
+        match = endpoints.confirm(rule, host, path, body)
+        if match is None:
+            return None
+        telemetry = get_telemetry()
+        interaction = Interaction(
+            operation=match.wire_format.operation,
+            provider=match.provider,
+            wire_format=match.wire_format.name,
+            feature=current_feature() or settings.feature or telemetry.service_name() or "unknown",
+            request_model=match.deployment,
+            retrieval=current_retrieval(),
+            capture_error=capture_error,
+        )
+        if body is not None:
+            match.wire_format.parse_request(body, interaction)
+        return LLMCall(
+            match=match,
+            interaction=interaction,
+            server_address=host,
+            server_port=url.port or _DEFAULT_PORTS.get(url.scheme),
+            telemetry=telemetry,
+            settings=settings,
+            listeners=listeners.registered(),
+        )
+    except Exception:
+        _logger.exception("ai-incidents could not start capturing an LLM call")
+        return None
+
+
+def _request_json(request: Any, limit: int) -> tuple[Mapping[str, Any] | None, str | None]:
+    """The request's JSON object body, or why it could not be read."""
+    try:
+        raw = request.content
+    except Exception:
+        return None, "request_body_unavailable"
+    if len(raw) > limit:
+        return None, "request_body_too_large"
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None, None
+    return (body, None) if isinstance(body, Mapping) else (None, None)
+
+
+def _take_response(call: LLMCall, response: Any, tee_type: type) -> None:
+    try:
+        if call.on_response(response):
+            response.stream = tee_type(response.stream, call)
+    except Exception:
+        _logger.exception("ai-incidents could not capture an LLM response")
+        call.finish()
+
+
+def _sync_send_wrapper(tee_type: type) -> Any:
+    def send(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        call = _start_call(args[0] if args else kwargs.get("request"))
+        if call is None:
+            return wrapped(*args, **kwargs)
+        with call.activated():
+            try:
+                response = wrapped(*args, **kwargs)
+            except BaseException as exc:
+                call.fail(exc)
+                raise
+        _take_response(call, response, tee_type)
+        return response
+
+    return send
+
+
+def _async_send_wrapper(tee_type: type) -> Any:
+    async def send(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        call = _start_call(args[0] if args else kwargs.get("request"))
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        with call.activated():
+            try:
+                response = await wrapped(*args, **kwargs)
+            except BaseException as exc:
+                call.fail(exc)
+                raise
+        _take_response(call, response, tee_type)
+        return response
+
+    return send

@@ -1,0 +1,148 @@
+"""OpenAI Chat Completions (``/v1/chat/completions``), spoken by most OpenAI-compatible servers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ai_incidents import semconv
+from ai_incidents.capture.interaction import Interaction, Message
+from ai_incidents.capture.wire._base import (
+    StreamAccumulator,
+    WireFormat,
+    add_finish_reason,
+    add_message,
+    as_int,
+    as_str,
+    provider_error_type,
+    set_params,
+    text_of,
+)
+
+_PARAMS = {
+    "max_tokens": semconv.GEN_AI_REQUEST_MAX_TOKENS,
+    "max_completion_tokens": semconv.GEN_AI_REQUEST_MAX_TOKENS,
+    "temperature": semconv.GEN_AI_REQUEST_TEMPERATURE,
+    "top_p": semconv.GEN_AI_REQUEST_TOP_P,
+    "seed": semconv.GEN_AI_REQUEST_SEED,
+    "n": semconv.GEN_AI_REQUEST_CHOICE_COUNT,
+}
+
+
+def parse_openai_usage(usage: Any, interaction: Interaction) -> None:
+    """Usage as Chat Completions and embeddings report it (``prompt_tokens`` ...)."""
+    if not isinstance(usage, Mapping):
+        return
+    interaction.input_tokens = as_int(usage.get("prompt_tokens"))
+    interaction.output_tokens = as_int(usage.get("completion_tokens"))
+    details = usage.get("prompt_tokens_details")
+    if isinstance(details, Mapping):
+        interaction.cache_read_input_tokens = as_int(details.get("cached_tokens"))
+
+
+def response_format_type(body: Mapping[str, Any]) -> str | None:
+    fmt = body.get("response_format")
+    if isinstance(fmt, Mapping) and fmt.get("type") in ("json_object", "json_schema"):
+        return "json"
+    if isinstance(fmt, Mapping) and fmt.get("type") == "text":
+        return "text"
+    return None
+
+
+class OpenAIChat(WireFormat):
+    name = "openai.chat_completions"
+    operation = semconv.OPERATION_CHAT
+    default_provider = "openai"
+
+    def accepts(self, body: Mapping[str, Any]) -> bool:
+        return isinstance(body.get("messages"), list)
+
+    def parse_request(self, body: Mapping[str, Any], interaction: Interaction) -> None:
+        interaction.request_model = as_str(body.get("model")) or interaction.request_model
+        interaction.stream = body.get("stream") is True
+        for message in body.get("messages") or ():
+            if isinstance(message, Mapping):
+                add_message(interaction, message.get("role"), message.get("content"))
+        set_params(interaction, body, _PARAMS)
+        stop = body.get("stop")
+        if isinstance(stop, str):
+            stop = [stop]
+        set_params(interaction, {"stop": stop}, {"stop": semconv.GEN_AI_REQUEST_STOP_SEQUENCES})
+        output_type = response_format_type(body)
+        if output_type:
+            interaction.request_params[semconv.GEN_AI_OUTPUT_TYPE] = output_type
+
+    def parse_response(self, body: Mapping[str, Any], interaction: Interaction) -> None:
+        interaction.response_id = as_str(body.get("id"))
+        interaction.response_model = as_str(body.get("model"))
+        for choice in body.get("choices") or ():
+            if not isinstance(choice, Mapping):
+                continue
+            message = choice.get("message")
+            message = message if isinstance(message, Mapping) else {}
+            reason = as_str(choice.get("finish_reason"))
+            interaction.output_messages.append(
+                Message(
+                    role=as_str(message.get("role")) or "assistant",
+                    content=text_of(message.get("content")),
+                    finish_reason=reason,
+                )
+            )
+            add_finish_reason(interaction, reason)
+        parse_openai_usage(body.get("usage"), interaction)
+
+    def stream_accumulator(self, interaction: Interaction, max_chars: int) -> StreamAccumulator:
+        return _ChatStream(interaction, max_chars)
+
+
+class _ChatStream(StreamAccumulator):
+    def __init__(self, interaction: Interaction, max_chars: int) -> None:
+        super().__init__(interaction, max_chars)
+        self._texts: dict[int, list[str]] = {}
+        self._roles: dict[int, str] = {}
+        self._reasons: dict[int, str] = {}
+        self._used = 0
+
+    def on_event(self, event: str | None, data: Any) -> None:
+        if data == "[DONE]":
+            self.complete = True
+            return
+        if not isinstance(data, Mapping):
+            return
+        interaction = self.interaction
+        if "error" in data:
+            interaction.error_type = provider_error_type(data) or "stream_error"
+            return
+        interaction.response_id = interaction.response_id or as_str(data.get("id"))
+        interaction.response_model = interaction.response_model or as_str(data.get("model"))
+        if data.get("usage"):
+            parse_openai_usage(data["usage"], interaction)
+        for choice in data.get("choices") or ():
+            if not isinstance(choice, Mapping):
+                continue
+            index = as_int(choice.get("index")) or 0
+            delta = choice.get("delta")
+            if isinstance(delta, Mapping):
+                role = as_str(delta.get("role"))
+                if role:
+                    self._roles[index] = role
+                content = delta.get("content")
+                if isinstance(content, str) and content:
+                    parts = self._texts.setdefault(index, [])
+                    self._used = self.append(parts, content, self._used)
+            reason = as_str(choice.get("finish_reason"))
+            if reason:
+                self._reasons[index] = reason
+
+    def finish(self) -> None:
+        indexes = sorted(set(self._texts) | set(self._roles) | set(self._reasons))
+        for index in indexes:
+            reason = self._reasons.get(index)
+            self.interaction.output_messages.append(
+                Message(
+                    role=self._roles.get(index, "assistant"),
+                    content="".join(self._texts.get(index, ())),
+                    finish_reason=reason,
+                )
+            )
+            add_finish_reason(self.interaction, reason)

@@ -1,0 +1,150 @@
+"""Settings: one ``AI_INCIDENTS_*`` environment variable per field, or ``configure(...)``.
+
+Parsing is forgiving, like the OpenTelemetry SDK's ``OTEL_*`` variables: a bad value logs a
+warning and the default applies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+_logger = logging.getLogger(__name__)
+
+AI_INCIDENTS_ENABLED = "AI_INCIDENTS_ENABLED"
+AI_INCIDENTS_CAPTURE_MAX_BODY_BYTES = "AI_INCIDENTS_CAPTURE_MAX_BODY_BYTES"
+AI_INCIDENTS_FEATURE = "AI_INCIDENTS_FEATURE"
+AI_INCIDENTS_STORE = "AI_INCIDENTS_STORE"
+OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = (
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+)
+
+_DEFAULT_CAPTURE_MAX_BODY_BYTES = 1024 * 1024
+_DEFAULT_STORE = "ai-incidents.sqlite3"
+
+
+class ContentCapture(enum.Enum):
+    """Where message content may leave the process (the GenAI conventions' opt-in values)."""
+
+    NO_CONTENT = "no_content"
+    SPAN_ONLY = "span_only"
+    EVENT_ONLY = "event_only"
+    SPAN_AND_EVENT = "span_and_event"
+
+    @property
+    def on_span(self) -> bool:
+        return self in (ContentCapture.SPAN_ONLY, ContentCapture.SPAN_AND_EVENT)
+
+    @property
+    def on_event(self) -> bool:
+        return self in (ContentCapture.EVENT_ONLY, ContentCapture.SPAN_AND_EVENT)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting of ai-incidents with its default."""
+
+    enabled: bool = True
+    capture_max_body_bytes: int = _DEFAULT_CAPTURE_MAX_BODY_BYTES
+    capture_content: ContentCapture = ContentCapture.NO_CONTENT
+    feature: str | None = None
+    store: str = _DEFAULT_STORE
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            enabled=_parse_bool(env, AI_INCIDENTS_ENABLED, cls.enabled),
+            capture_max_body_bytes=_parse_positive_int(
+                env, AI_INCIDENTS_CAPTURE_MAX_BODY_BYTES, cls.capture_max_body_bytes
+            ),
+            capture_content=_parse_content_capture(env),
+            feature=env.get(AI_INCIDENTS_FEATURE) or None,
+            store=env.get(AI_INCIDENTS_STORE) or cls.store,
+        )
+
+    def replace(self, **changes: Any) -> Settings:
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise TypeError(f"unknown ai-incidents settings: {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+
+def get_settings() -> Settings:
+    """The settings in force."""
+    return _settings
+
+
+def configure(**changes: Any) -> Settings:
+    """Change settings in code; keyword names are the lower-case ``AI_INCIDENTS_*`` names."""
+    global _settings
+    if isinstance(changes.get("capture_content"), str):
+        changes["capture_content"] = _content_capture_from_text(changes["capture_content"])
+    _settings = _settings.replace(**changes)
+    return _settings
+
+
+def reload_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the environment again, forgetting ``configure(...)`` changes."""
+    global _settings
+    _settings = Settings.from_env(environ)
+    return _settings
+
+
+def _parse_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    _logger.warning("%s=%r is not a boolean; using %s", name, raw, default)
+    return default
+
+
+def _parse_positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        _logger.warning("%s=%r is not a positive integer; using %d", name, raw, default)
+        return default
+    return value
+
+
+def _parse_content_capture(env: Mapping[str, str]) -> ContentCapture:
+    raw = env.get(OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT)
+    if raw is None or not raw.strip():
+        return ContentCapture.NO_CONTENT
+    try:
+        return _content_capture_from_text(raw)
+    except ValueError:
+        _logger.warning(
+            "%s=%r is not one of true, false, %s; content is not captured",
+            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+            raw,
+            ", ".join(m.name for m in ContentCapture),
+        )
+        return ContentCapture.NO_CONTENT
+
+
+def _content_capture_from_text(raw: str) -> ContentCapture:
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes"):
+        return ContentCapture.SPAN_ONLY
+    if value in ("false", "0", "no"):
+        return ContentCapture.NO_CONTENT
+    return ContentCapture(value)
+
+
+_settings = Settings.from_env()
