@@ -1,0 +1,401 @@
+"""A local HTTP server that speaks the OpenAI and Anthropic wire formats.
+
+Real HTTP/1.1 on loopback (keep-alive, chunked server-sent events), so that the real ``openai``
+and ``anthropic`` SDKs and raw httpx clients can be pointed at it. What it answers is a
+``Reply`` chosen by a responder function the test or demo sets; by default it answers the
+last user message politely.
+
+    with ProviderServer() as server:
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="test")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.server
+import itertools
+import json
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+_ids = itertools.count(1)
+
+
+@dataclasses.dataclass
+class Reply:
+    """What the server answers to one request."""
+
+    text: str = "Hello! How can I help you today?"
+    model: str | None = None
+    """Response model; defaults to the requested model."""
+    finish_reason: str = "stop"
+    input_tokens: int = 12
+    output_tokens: int | None = None
+    status: int = 200
+    error_type: str = "server_error"
+    chunks: int | None = None
+    """Number of content chunks when streaming; defaults to one per word."""
+    chunk_delay_s: float = 0.0
+    malformed: bool = False
+    """Send a body (or events) that is not valid JSON."""
+    cut_stream_after: int | None = None
+    """Drop the connection after this many content chunks."""
+    include_usage: bool | None = None
+    """Send usage in a streamed chat completion; defaults to ``stream_options.include_usage``."""
+    gzip: bool = False
+    response_id: str | None = None
+    """Fixed response id; by default each response gets a fresh one."""
+
+
+Responder = Callable[[str, dict[str, Any]], Reply]
+
+
+def echo_responder(api: str, body: dict[str, Any]) -> Reply:
+    """The default: a short, relevant answer to the last user message."""
+    question = _last_user_text(api, body)
+    return Reply(text=f"Here is what I found about your question: {question[:200]}")
+
+
+class ProviderServer:
+    """The server, on a free loopback port, in a background thread."""
+
+    def __init__(self, responder: Responder = echo_responder, host: str = "127.0.0.1") -> None:
+        self.responder = responder
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self._httpd = _Server((host, 0), _Handler)
+        self._httpd.provider = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        return self.url
+
+    def start(self) -> ProviderServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> ProviderServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    provider: ProviderServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (abandoned streams) are part of the tests, not errors."""
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            self._send_json(400, {"error": {"type": "invalid_request_error", "message": "bad"}})
+            return
+        api = _api_for(self.path)
+        if api is None:
+            self._send_json(404, {"error": {"type": "not_found", "message": self.path}})
+            return
+        provider = self.server.provider
+        provider.requests.append((api, body))
+        reply = provider.responder(api, body)
+        model = reply.model or body.get("model") or _deployment(self.path) or "local-model"
+        if reply.status >= 400:
+            self._send_json(reply.status, _error_body(api, reply))
+            return
+        if api == "embeddings":
+            self._send_json(200, _embeddings_body(body, model), reply)
+        elif body.get("stream"):
+            self._send_stream(api, body, reply, model)
+        else:
+            self._send_json(200, _completion_body(api, body, reply, model), reply)
+
+    def _send_json(self, status: int, payload: dict[str, Any], reply: Reply | None = None) -> None:
+        data = b'{"id": "broken' if reply and reply.malformed else json.dumps(payload).encode()
+        headers = {"content-type": "application/json"}
+        if reply is not None and reply.gzip:
+            import gzip
+
+            data = gzip.compress(data)
+            headers["content-encoding"] = "gzip"
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_stream(self, api: str, body: dict[str, Any], reply: Reply, model: str) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        for index, event in enumerate(_stream_events(api, body, reply, model)):
+            if reply.cut_stream_after is not None and index > reply.cut_stream_after:
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            if reply.chunk_delay_s and index:
+                time.sleep(reply.chunk_delay_s)
+            self._write_chunk(event)
+        self._write_chunk(b"")
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+
+def _api_for(path: str) -> str | None:
+    path = path.split("?", 1)[0].rstrip("/")
+    for suffix, api in (
+        ("/chat/completions", "chat"),
+        ("/responses", "responses"),
+        ("/embeddings", "embeddings"),
+        ("/v1/messages", "messages"),
+    ):
+        if path.endswith(suffix):
+            return api
+    return None
+
+
+def _deployment(path: str) -> str | None:
+    parts = path.split("/")
+    if "deployments" in parts:
+        index = parts.index("deployments")
+        return parts[index + 1] if index + 1 < len(parts) else None
+    return None
+
+
+def _last_user_text(api: str, body: dict[str, Any]) -> str:
+    if api == "responses":
+        items = body.get("input")
+        if isinstance(items, str):
+            return items
+        messages = [i for i in items or () if isinstance(i, dict)]
+    else:
+        messages = body.get("messages") or []
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def _pieces(reply: Reply) -> list[str]:
+    words = reply.text.split(" ")
+    count = max(1, min(reply.chunks or len(words), len(reply.text) or 1))
+    if reply.chunks is None:
+        return [w if i == 0 else " " + w for i, w in enumerate(words)]
+    size = -(-len(reply.text) // count) or 1
+    pieces = [reply.text[i : i + size] for i in range(0, len(reply.text), size)]
+    return pieces + [""] * (count - len(pieces))
+
+
+def _output_tokens(reply: Reply) -> int:
+    return reply.output_tokens if reply.output_tokens is not None else len(reply.text.split())
+
+
+def _anthropic_reason(reason: str) -> str:
+    return {"stop": "end_turn", "length": "max_tokens"}.get(reason, reason)
+
+
+def _completion_body(api: str, body: dict[str, Any], reply: Reply, model: str) -> dict[str, Any]:
+    rid = reply.response_id or next(_ids)
+    usage_out = _output_tokens(reply)
+    if api == "chat":
+        return {
+            "id": f"chatcmpl-{rid}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply.text},
+                    "finish_reason": reply.finish_reason,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": reply.input_tokens,
+                "completion_tokens": usage_out,
+                "total_tokens": reply.input_tokens + usage_out,
+            },
+        }
+    if api == "responses":
+        return _response_object(rid, model, reply, usage_out)
+    return {
+        "id": f"msg_{rid}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": reply.text}],
+        "stop_reason": _anthropic_reason(reply.finish_reason),
+        "stop_sequence": None,
+        "usage": {"input_tokens": reply.input_tokens, "output_tokens": usage_out},
+    }
+
+
+def _response_object(rid: int | str, model: str, reply: Reply, usage_out: int) -> dict[str, Any]:
+    incomplete = reply.finish_reason == "length"
+    return {
+        "id": f"resp_{rid}",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": "incomplete" if incomplete else "completed",
+        "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+        "model": model,
+        "output": [
+            {
+                "type": "message",
+                "id": f"msg_{rid}",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": reply.text, "annotations": []}],
+            }
+        ],
+        "usage": {
+            "input_tokens": reply.input_tokens,
+            "output_tokens": usage_out,
+            "total_tokens": reply.input_tokens + usage_out,
+        },
+    }
+
+
+def _embeddings_body(body: dict[str, Any], model: str) -> dict[str, Any]:
+    inputs = body.get("input")
+    inputs = inputs if isinstance(inputs, list) else [inputs]
+    dimensions = int(body.get("dimensions") or 8)
+    return {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": i, "embedding": [0.1] * dimensions}
+            for i in range(len(inputs))
+        ],
+        "model": model,
+        "usage": {"prompt_tokens": 3 * len(inputs), "total_tokens": 3 * len(inputs)},
+    }
+
+
+def _error_body(api: str, reply: Reply) -> dict[str, Any]:
+    error = {"type": reply.error_type, "message": f"simulated {reply.error_type}"}
+    return {"type": "error", "error": error} if api == "messages" else {"error": error}
+
+
+def _sse(data: Any, event: str | None = None, malformed: bool = False) -> bytes:
+    text = "{not json" if malformed else json.dumps(data)
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {text}\n\n".encode()
+
+
+def _stream_events(api: str, body: dict[str, Any], reply: Reply, model: str) -> Iterator[bytes]:
+    rid = reply.response_id or next(_ids)
+    pieces = _pieces(reply)
+    out = _output_tokens(reply)
+    bad = reply.malformed
+    if api == "chat":
+        base = {"id": f"chatcmpl-{rid}", "object": "chat.completion.chunk", "model": model}
+        yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+        for piece in pieces:
+            delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+            yield _sse({**base, "choices": [delta]}, malformed=bad)
+        end = {"index": 0, "delta": {}, "finish_reason": reply.finish_reason}
+        yield _sse({**base, "choices": [end]})
+        options = body.get("stream_options") or {}
+        include = reply.include_usage
+        if include is None:
+            include = bool(options.get("include_usage"))
+        if include:
+            usage = {"prompt_tokens": reply.input_tokens, "completion_tokens": out}
+            usage["total_tokens"] = reply.input_tokens + out
+            yield _sse({**base, "choices": [], "usage": usage})
+        yield b"data: [DONE]\n\n"
+    elif api == "responses":
+        yield from _responses_events(rid, model, reply, out, pieces)
+    else:
+        message = {
+            "id": f"msg_{rid}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [],
+            "stop_reason": None,
+            "usage": {"input_tokens": reply.input_tokens, "output_tokens": 1},
+        }
+        yield _sse({"type": "message_start", "message": message}, "message_start")
+        block = {"type": "content_block_start", "index": 0}
+        yield _sse({**block, "content_block": {"type": "text", "text": ""}}, block["type"])
+        for piece in pieces:
+            delta = {"type": "content_block_delta", "index": 0}
+            delta["delta"] = {"type": "text_delta", "text": piece}
+            yield _sse(delta, "content_block_delta", malformed=bad)
+        yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        stop = {"stop_reason": _anthropic_reason(reply.finish_reason), "stop_sequence": None}
+        message_delta = {"type": "message_delta", "delta": stop, "usage": {"output_tokens": out}}
+        yield _sse(message_delta, "message_delta")
+        yield _sse({"type": "message_stop"}, "message_stop")
+
+
+def _responses_events(
+    rid: int | str, model: str, reply: Reply, out: int, pieces: list[str]
+) -> Iterator[bytes]:
+    final = _response_object(rid, model, reply, out)
+    item = final["output"][0]
+    seq = itertools.count()
+
+    def event(kind: str, malformed: bool = False, **fields: Any) -> bytes:
+        return _sse({"type": kind, "sequence_number": next(seq), **fields}, kind, malformed)
+
+    started = {**final, "status": "in_progress", "output": [], "usage": None}
+    yield event("response.created", response=started)
+    yield event(
+        "response.output_item.added",
+        output_index=0,
+        item={**item, "status": "in_progress", "content": []},
+    )
+    where = {"item_id": item["id"], "output_index": 0, "content_index": 0}
+    empty_part = {"type": "output_text", "text": "", "annotations": []}
+    yield event("response.content_part.added", **where, part=empty_part)
+    for piece in pieces:
+        yield event(
+            "response.output_text.delta", reply.malformed, **where, delta=piece, logprobs=[]
+        )
+    yield event("response.output_text.done", **where, text=reply.text, logprobs=[])
+    yield event("response.content_part.done", **where, part=item["content"][0])
+    yield event("response.output_item.done", output_index=0, item=item)
+    kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
+    yield event(kind, response=final)

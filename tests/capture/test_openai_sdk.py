@@ -1,0 +1,180 @@
+"""The real openai SDK against the local provider server: each call is one GenAI span."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+from opentelemetry.trace import SpanKind, StatusCode
+
+from ai_incidents.testing import Reply
+
+MESSAGES = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "What is the capital of France?"},
+]
+
+
+@pytest.fixture
+def client(server):
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+async def async_client(server):
+    async with openai.AsyncOpenAI(
+        base_url=server.openai_base_url, api_key="test", max_retries=0
+    ) as c:
+        yield c
+
+
+def test_chat_completion_becomes_one_client_span_with_genai_attributes(client, telemetry, server):
+    server.responder = lambda api, body: Reply(text="Paris.", model="gpt-4o-mini-2024-07-18")
+
+    result = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=50)
+
+    span = telemetry.only_llm_span()
+    assert result.choices[0].message.content == "Paris."
+    assert span.name == "chat gpt-4o-mini"
+    assert span.kind is SpanKind.CLIENT
+    attributes = span.attributes
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.provider.name"] == "openai"
+    assert attributes["gen_ai.request.model"] == "gpt-4o-mini"
+    assert attributes["gen_ai.request.max_tokens"] == 50
+    assert attributes["gen_ai.request.stream"] is False
+    assert attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+    assert attributes["gen_ai.response.id"] == result.id
+    assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert attributes["gen_ai.usage.input_tokens"] == result.usage.prompt_tokens
+    assert attributes["gen_ai.usage.output_tokens"] == result.usage.completion_tokens
+    assert attributes["server.address"] == "127.0.0.1"
+    assert attributes["server.port"] == int(server.url.rsplit(":", 1)[1])
+    assert attributes["ai.feature.name"] == "test-service"
+    assert "gen_ai.input.messages" not in attributes
+    assert span.status.status_code is StatusCode.UNSET
+
+
+def test_interaction_record_holds_content_in_process(client, telemetry):
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    (interaction,) = telemetry.interactions
+    assert interaction.system_instructions == ["You are a helpful assistant."]
+    assert interaction.last_user_text == "What is the capital of France?"
+    assert "capital of France" in interaction.output_text
+    assert interaction.span_context == telemetry.only_llm_span().get_span_context()
+
+
+@pytest.mark.parametrize("include_usage", [True, False])
+def test_streamed_chat_completion_ends_span_when_stream_is_read(
+    client, telemetry, server, include_usage
+):
+    server.responder = lambda api, body: Reply(text="one two three four", finish_reason="length")
+    options = {"include_usage": True} if include_usage else openai.omit
+
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options=options
+    )
+    assert telemetry.llm_spans() == []
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+
+    span = telemetry.only_llm_span()
+    assert text == "one two three four"
+    assert span.attributes["gen_ai.request.stream"] is True
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("length",)
+    assert span.attributes["gen_ai.response.time_to_first_chunk"] > 0
+    assert ("gen_ai.usage.output_tokens" in span.attributes) is include_usage
+    assert "ai.capture.stream_abandoned" not in span.attributes
+    assert telemetry.interactions[0].output_text == text
+
+
+def test_responses_api_plain_and_streamed(client, telemetry, server):
+    server.responder = lambda api, body: Reply(text="Bonjour tout le monde")
+
+    plain = client.responses.create(
+        model="gpt-4.1", input="Say hello in French", instructions="Be brief"
+    )
+    with client.responses.stream(model="gpt-4.1", input="Say hello in French") as stream:
+        streamed = stream.get_final_response()
+
+    first, second = telemetry.llm_spans()
+    assert plain.output_text == streamed.output_text == "Bonjour tout le monde"
+    for span, response in ((first, plain), (second, streamed)):
+        assert span.name == "chat gpt-4.1"
+        assert span.attributes["gen_ai.response.id"] == response.id
+        assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+        assert span.attributes["gen_ai.usage.output_tokens"] == response.usage.output_tokens
+    assert second.attributes["gen_ai.request.stream"] is True
+    assert telemetry.interactions[0].system_instructions == ["Be brief"]
+    assert telemetry.interactions[1].output_text == "Bonjour tout le monde"
+
+
+def test_responses_api_truncation_maps_to_length(client, telemetry, server):
+    server.responder = lambda api, body: Reply(text="cut", finish_reason="length")
+
+    client.responses.create(model="gpt-4.1", input="Tell me a long story", max_output_tokens=3)
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("length",)
+    assert span.attributes["gen_ai.request.max_tokens"] == 3
+
+
+def test_embeddings_span_has_dimensions_and_usage(client, telemetry):
+    result = client.embeddings.create(
+        model="text-embedding-3-small", input=["a", "b"], dimensions=16
+    )
+
+    span = telemetry.only_llm_span()
+    assert len(result.data[0].embedding) == 16
+    assert span.name == "embeddings text-embedding-3-small"
+    assert span.attributes["gen_ai.operation.name"] == "embeddings"
+    assert span.attributes["gen_ai.embeddings.dimension.count"] == 16
+    assert span.attributes["gen_ai.usage.input_tokens"] == 6
+
+
+def test_provider_error_sets_error_type_and_app_gets_the_sdk_exception(client, telemetry, server):
+    server.responder = lambda api, body: Reply(status=429, error_type="rate_limit_exceeded")
+
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["error.type"] == "rate_limit_exceeded"
+    assert span.status.status_code is StatusCode.ERROR
+
+
+def test_connection_refused_records_the_exception_type(telemetry):
+    dead = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="test", max_retries=0)
+
+    with pytest.raises(openai.APIConnectionError):
+        dead.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["error.type"] == "ConnectError"
+    assert span.events[0].name == "exception"
+
+
+def test_metrics_follow_genai_conventions(client, telemetry):
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    durations = telemetry.metric_points("gen_ai.client.operation.duration")
+    tokens = telemetry.metric_points("gen_ai.client.token.usage")
+    assert any(p.attributes["gen_ai.request.model"] == "gpt-4o-mini" for p in durations)
+    assert {p.attributes["gen_ai.token.type"] for p in tokens} == {"input", "output"}
+
+
+async def test_async_chat_plain_and_streamed(async_client, telemetry, server):
+    server.responder = lambda api, body: Reply(text="async answer")
+
+    plain = await async_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    stream = await async_client.chat.completions.create(
+        model="gpt-4o", messages=MESSAGES, stream=True
+    )
+    text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+    first, second = telemetry.llm_spans()
+    assert plain.choices[0].message.content == text == "async answer"
+    assert first.attributes["gen_ai.response.id"] == plain.id
+    assert second.attributes["gen_ai.request.stream"] is True
+    assert second.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert [i.output_text for i in telemetry.interactions] == ["async answer", "async answer"]
