@@ -123,6 +123,8 @@ class LLMCall:
             attributes=self._request_attributes(),
         )
         interaction.span_context = self.span.get_span_context()
+        if interaction.capture_error:
+            telemetry.capture_errors.add(1, {semconv.AI_CAPTURE_ERROR: interaction.capture_error})
 
     def _request_attributes(self) -> dict[str, Any]:
         interaction = self.interaction
@@ -278,8 +280,10 @@ class LLMCall:
             span.set_status(Status(StatusCode.ERROR))
 
     def _capture_error(self, kind: str, dropped: int = 0) -> None:
-        self.interaction.capture_error = kind
-        self.span.set_attribute(semconv.AI_CAPTURE_ERROR, kind)
+        """Count a capture error; the span keeps the first one (the request's, if any)."""
+        if self.interaction.capture_error is None:
+            self.interaction.capture_error = kind
+            self.span.set_attribute(semconv.AI_CAPTURE_ERROR, kind)
         if dropped:
             self.span.set_attribute(semconv.AI_CAPTURE_DROPPED_BYTES, dropped)
         self.telemetry.capture_errors.add(1, {semconv.AI_CAPTURE_ERROR: kind})

@@ -67,7 +67,9 @@ class ProviderServer:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self._httpd = _Server((host, 0), _Handler)
         self._httpd.provider = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -1,0 +1,234 @@
+"""Raw httpx and httpx2 clients, sync and async: odd bodies, broken streams, abandoned streams."""
+
+from __future__ import annotations
+
+import gc
+import json
+
+import httpx
+import httpx2
+import pytest
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+from ai_incidents import endpoints
+from ai_incidents.testing import Reply
+
+MODULES = [httpx, httpx2]
+CHAT = {"model": "llama-3", "messages": [{"role": "user", "content": "hello"}]}
+
+
+def chat_body(stream: bool = False, **extra) -> dict:
+    return {**CHAT, "stream": stream, **extra}
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_sync_client_non_streaming_chat(module, server, telemetry):
+    with module.Client(base_url=server.url) as client:
+        response = client.post("/v1/chat/completions", json=chat_body())
+
+    span = telemetry.only_llm_span()
+    assert response.json()["choices"][0]["message"]["content"].startswith("Here is")
+    assert span.name == "chat llama-3"
+    assert span.attributes["gen_ai.response.id"] == response.json()["id"]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+async def test_async_client_streaming_chat(module, server, telemetry):
+    server.responder = lambda api, body: Reply(text="streamed words here", include_usage=True)
+    async with module.AsyncClient(base_url=server.url) as client:
+        async with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+
+    span = telemetry.only_llm_span()
+    assert b"data: [DONE]" in raw
+    assert span.attributes["gen_ai.usage.output_tokens"] == 3
+    assert span.attributes["ai.capture.chunks"] >= 1
+    assert telemetry.interactions[0].output_text == "streamed words here"
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_app_receives_the_same_bytes_with_and_without_capture(module, server, telemetry):
+    server.responder = lambda api, body: Reply(text="same bytes", response_id="fixed", chunks=7)
+    with module.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            captured = list(response.iter_raw())
+        with suppress_instrumentation():
+            with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+                plain = list(response.iter_raw())
+
+    assert b"".join(captured) == b"".join(plain)
+    assert len(telemetry.llm_spans()) == 1
+
+
+def test_gzip_response_is_decoded_for_capture_not_for_the_app(server, telemetry):
+    server.responder = lambda api, body: Reply(text="compressed answer", gzip=True)
+    with httpx.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body()) as response:
+            raw = b"".join(response.iter_raw())
+            assert response.headers["content-encoding"] == "gzip"
+
+    assert raw[:2] == b"\x1f\x8b"
+    assert telemetry.interactions[0].output_text == "compressed answer"
+
+
+def test_stream_closed_early_ends_span_as_abandoned_with_what_was_seen(server, telemetry):
+    server.responder = lambda api, body: Reply(text="w1 w2 w3 w4 w5 w6 w7 w8")
+    with httpx.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            lines = response.iter_lines()
+            seen = [next(lines) for _ in range(6)]
+
+    span = telemetry.only_llm_span()
+    assert seen[0].startswith("data: ")
+    assert span.attributes["ai.capture.stream_abandoned"] is True
+    assert telemetry.interactions[0].output_text.startswith("w1")
+
+
+def test_stream_dropped_without_close_ends_span_when_collected(server, telemetry):
+    with httpx.Client(base_url=server.url) as client:
+        response = client.send(
+            client.build_request("POST", "/v1/chat/completions", json=chat_body(True)),
+            stream=True,
+        )
+        next(response.iter_raw())
+        assert telemetry.llm_spans() == []
+        response.stream = None
+        del response
+        gc.collect()
+
+        span = telemetry.only_llm_span()
+    assert span.attributes["ai.capture.stream_abandoned"] is True
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_connection_cut_mid_stream_reaches_app_unchanged_and_marks_span(module, server, telemetry):
+    server.responder = lambda api, body: Reply(text="a b c d e f", cut_stream_after=3)
+    with module.Client(base_url=server.url) as client:
+        with pytest.raises(module.RemoteProtocolError):
+            with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+                for _ in response.iter_raw():
+                    pass
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["error.type"] == "RemoteProtocolError"
+    assert telemetry.interactions[0].output_text.startswith("a")
+
+
+def test_malformed_json_body_is_a_capture_error_not_an_app_error(server, telemetry):
+    server.responder = lambda api, body: Reply(malformed=True)
+    with httpx.Client(base_url=server.url) as client:
+        response = client.post("/v1/chat/completions", json=chat_body())
+
+    span = telemetry.only_llm_span()
+    assert response.content == b'{"id": "broken'
+    assert span.attributes["ai.capture.error"] == "malformed_response_body"
+    assert telemetry.metric_points("ai_incidents.capture.errors")
+
+
+def test_malformed_stream_events_are_skipped(server, telemetry):
+    server.responder = lambda api, body: Reply(text="x y z", malformed=True)
+    with httpx.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            body = response.read()
+
+    span = telemetry.only_llm_span()
+    assert b"{not json" in body
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert "ai.capture.stream_abandoned" not in span.attributes
+
+
+def test_response_over_the_size_limit_is_counted_not_kept(server, telemetry):
+    from ai_incidents import configure
+
+    configure(capture_max_body_bytes=64)
+    server.responder = lambda api, body: Reply(text="long " * 100)
+    with httpx.Client(base_url=server.url) as client:
+        response = client.post("/v1/chat/completions", json={"model": "m", "messages": []})
+
+    span = telemetry.only_llm_span()
+    assert len(response.content) > 500
+    assert span.attributes["ai.capture.error"] == "response_body_too_large"
+    assert span.attributes["ai.capture.dropped_bytes"] == len(response.content)
+
+
+def test_streamed_text_over_the_limit_is_truncated_and_counted(server, telemetry):
+    from ai_incidents import configure
+
+    configure(capture_max_body_bytes=200)
+    server.responder = lambda api, body: Reply(text="word " * 100)
+    with httpx.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            response.read()
+
+    span = telemetry.only_llm_span()
+    assert len(telemetry.interactions[0].output_text) == 200
+    assert span.attributes["ai.capture.dropped_bytes"] == 300
+
+
+def test_requests_that_are_not_llm_calls_are_left_alone(server, telemetry):
+    with httpx.Client(base_url=server.url) as client:
+        client.post("/v1/chat/completions", content=b"not json")
+        client.post("/v1/chat/completions", json={"unrelated": True})
+        client.get("/v1/models")
+        client.post("/v1/files", json={"purpose": "x"})
+
+    assert telemetry.llm_spans() == []
+
+
+def test_azure_deployment_url_gives_model_from_deployment(server, telemetry):
+    with httpx.Client(base_url=server.url) as client:
+        client.post(
+            "/openai/deployments/gpt4o-prod/chat/completions",
+            params={"api-version": "2024-10-21"},
+            json={"messages": [{"role": "user", "content": "hi"}]},
+        )
+
+    span = telemetry.only_llm_span()
+    assert span.name == "chat gpt4o-prod"
+    assert span.attributes["gen_ai.request.model"] == "gpt4o-prod"
+
+
+def test_user_registered_endpoint_is_captured(server, telemetry):
+    rule = endpoints.register("/api/generate-chat", "openai.chat_completions", provider="inhouse")
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            client.post("/api/generate-chat", json=chat_body())
+    finally:
+        endpoints.clear()
+
+    span = telemetry.only_llm_span()
+    assert rule.provider == "inhouse"
+    assert span.attributes["gen_ai.provider.name"] == "inhouse"
+    assert span.attributes["error.type"] == "not_found"
+
+
+def test_register_rejects_unknown_wire_format():
+    with pytest.raises(ValueError, match="unknown wire format"):
+        endpoints.register("/x", "grpc.llm")
+
+
+def test_request_body_over_limit_still_gives_a_span(server, telemetry):
+    from ai_incidents import configure
+
+    configure(capture_max_body_bytes=32)
+    with httpx.Client(base_url=server.url) as client:
+        client.post("/v1/chat/completions", content=json.dumps(chat_body()).encode())
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["ai.capture.error"] == "request_body_too_large"
+
+
+def test_httpx_instrumentation_nests_http_span_under_ours(server, telemetry):
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    HTTPXClientInstrumentor().instrument(tracer_provider=telemetry.tracer_provider)
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            client.post("/v1/chat/completions", json=chat_body())
+    finally:
+        HTTPXClientInstrumentor().uninstrument()
+
+    ours = telemetry.only_llm_span()
+    http_spans = [s for s in telemetry.span_exporter.get_finished_spans() if s.name == "POST"]
+    assert len(http_spans) == 1
+    assert http_spans[0].parent.span_id == ours.context.span_id
