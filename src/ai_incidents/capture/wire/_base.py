@@ -101,6 +101,10 @@ def as_float(value: Any) -> float | None:
     return float(value)
 
 
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def as_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 

@@ -13,6 +13,7 @@ from ai_incidents.capture.wire._base import (
     add_finish_reason,
     add_message,
     as_int,
+    as_list,
     as_str,
     provider_error_type,
     set_params,
@@ -59,7 +60,7 @@ class AnthropicMessages(WireFormat):
         system = text_of(body.get("system"))
         if system:
             interaction.system_instructions.append(system)
-        for message in body.get("messages") or ():
+        for message in as_list(body.get("messages")):
             if isinstance(message, Mapping):
                 add_message(interaction, message.get("role"), message.get("content"))
         set_params(interaction, body, _PARAMS)

@@ -13,6 +13,7 @@ from ai_incidents.capture.wire._base import (
     add_finish_reason,
     add_message,
     as_int,
+    as_list,
     as_str,
     provider_error_type,
     set_params,
@@ -60,7 +61,7 @@ class OpenAIChat(WireFormat):
     def parse_request(self, body: Mapping[str, Any], interaction: Interaction) -> None:
         interaction.request_model = as_str(body.get("model")) or interaction.request_model
         interaction.stream = body.get("stream") is True
-        for message in body.get("messages") or ():
+        for message in as_list(body.get("messages")):
             if isinstance(message, Mapping):
                 add_message(interaction, message.get("role"), message.get("content"))
         set_params(interaction, body, _PARAMS)
@@ -75,7 +76,7 @@ class OpenAIChat(WireFormat):
     def parse_response(self, body: Mapping[str, Any], interaction: Interaction) -> None:
         interaction.response_id = as_str(body.get("id"))
         interaction.response_model = as_str(body.get("model"))
-        for choice in body.get("choices") or ():
+        for choice in as_list(body.get("choices")):
             if not isinstance(choice, Mapping):
                 continue
             message = choice.get("message")
@@ -117,7 +118,7 @@ class _ChatStream(StreamAccumulator):
         interaction.response_model = interaction.response_model or as_str(data.get("model"))
         if data.get("usage"):
             parse_openai_usage(data["usage"], interaction)
-        for choice in data.get("choices") or ():
+        for choice in as_list(data.get("choices")):
             if not isinstance(choice, Mapping):
                 continue
             index = as_int(choice.get("index")) or 0

@@ -13,6 +13,7 @@ from ai_incidents.capture.wire._base import (
     add_finish_reason,
     add_message,
     as_int,
+    as_list,
     as_str,
     provider_error_type,
     set_params,
@@ -62,7 +63,7 @@ class OpenAIResponses(WireFormat):
         interaction.output_messages.clear()
         interaction.finish_reasons.clear()
         reason = _finish_reason(body)
-        for item in body.get("output") or ():
+        for item in as_list(body.get("output")):
             if isinstance(item, Mapping) and item.get("type") == "message":
                 interaction.output_messages.append(
                     Message(
@@ -91,7 +92,7 @@ def _finish_reason(body: Mapping[str, Any]) -> str | None:
     if status == "completed":
         has_call = any(
             isinstance(item, Mapping) and item.get("type") == "function_call"
-            for item in body.get("output") or ()
+            for item in as_list(body.get("output"))
         )
         return "tool_calls" if has_call else "stop"
     if status == "incomplete":
