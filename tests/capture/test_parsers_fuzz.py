@@ -13,14 +13,37 @@ from ai_incidents.capture.sse import SSEDecoder
 from ai_incidents.capture.wire import WIRE_FORMATS
 
 WIRES = sorted(WIRE_FORMATS)
-KEYS = (
-    "id model choices delta content text type usage messages message output status input error "
-    "response stop_reason role finish_reason prompt_tokens input_tokens data embedding system"
-).split()
+KEYS = [
+    "id",
+    "model",
+    "choices",
+    "delta",
+    "content",
+    "text",
+    "type",
+    "usage",
+    "messages",
+    "message",
+    "output",
+    "status",
+    "input",
+    "error",
+    "response",
+    "stop_reason",
+    "role",
+    "finish_reason",
+    "prompt_tokens",
+    "input_tokens",
+    "data",
+    "embedding",
+    "system",
+]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(KEYS), children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS), children, max_size=6)
+    ),
     max_leaves=20,
 )
 
