@@ -248,8 +248,9 @@ class LLMCall:
             except Exception:
                 _logger.exception("interaction listener %r failed", listener)
         if interaction.response_id:
-            responses.remember(interaction.response_id, self.span.get_span_context(),
-                               interaction.feature)  # fmt: skip
+            responses.remember(
+                interaction.response_id, self.span.get_span_context(), interaction.feature
+            )
         self._record_metrics()
         if self.settings.capture_content.on_event:
             content.emit_event(self.telemetry.logger, interaction, self.span)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import threading
 from collections.abc import Mapping
@@ -123,6 +124,7 @@ class EndpointRegistry:
         )
 
 
+@functools.lru_cache(maxsize=256)
 def provider_for_host(host: str, wire_format: WireFormat) -> str:
     """The GenAI provider name of a well-known host, else the wire format's provider."""
     for suffix, provider in _PROVIDER_BY_HOST_SUFFIX:

@@ -62,10 +62,12 @@ def echo_responder(api: str, body: dict[str, Any]) -> Reply:
 class ProviderServer:
     """The server, on a free loopback port, in a background thread."""
 
-    def __init__(self, responder: Responder = echo_responder, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, responder: Responder = echo_responder, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.responder = responder
         self.requests: list[tuple[str, dict[str, Any]]] = []
-        self._httpd = _Server((host, 0), _Handler)
+        self._httpd = _Server((host, port), _Handler)
         self._httpd.provider = self
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -111,6 +113,7 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
