@@ -126,18 +126,23 @@ class LLMCall:
         if interaction.capture_error:
             telemetry.capture_errors.add(1, {semconv.AI_CAPTURE_ERROR: interaction.capture_error})
 
-    def _request_attributes(self) -> dict[str, Any]:
-        interaction = self.interaction
+    def _call_attributes(self) -> dict[str, Any]:
+        """What spans and metrics both carry: operation, provider, server, request model."""
         attributes: dict[str, Any] = {
-            semconv.GEN_AI_OPERATION_NAME: interaction.operation,
-            semconv.GEN_AI_PROVIDER_NAME: interaction.provider,
-            semconv.AI_FEATURE_NAME: interaction.feature,
+            semconv.GEN_AI_OPERATION_NAME: self.interaction.operation,
+            semconv.GEN_AI_PROVIDER_NAME: self.interaction.provider,
             semconv.SERVER_ADDRESS: self._server_address,
         }
         if self._server_port is not None:
             attributes[semconv.SERVER_PORT] = self._server_port
-        if interaction.request_model:
-            attributes[semconv.GEN_AI_REQUEST_MODEL] = interaction.request_model
+        if self.interaction.request_model:
+            attributes[semconv.GEN_AI_REQUEST_MODEL] = self.interaction.request_model
+        return attributes
+
+    def _request_attributes(self) -> dict[str, Any]:
+        interaction = self.interaction
+        attributes = self._call_attributes()
+        attributes[semconv.AI_FEATURE_NAME] = interaction.feature
         if interaction.operation == semconv.OPERATION_CHAT:
             attributes[semconv.GEN_AI_REQUEST_STREAM] = interaction.stream
         attributes.update(interaction.request_params)
@@ -291,15 +296,7 @@ class LLMCall:
 
     def _record_metrics(self) -> None:
         i = self.interaction
-        attributes = {
-            semconv.GEN_AI_OPERATION_NAME: i.operation,
-            semconv.GEN_AI_PROVIDER_NAME: i.provider,
-            semconv.SERVER_ADDRESS: self._server_address,
-        }
-        if self._server_port is not None:
-            attributes[semconv.SERVER_PORT] = self._server_port
-        if i.request_model:
-            attributes[semconv.GEN_AI_REQUEST_MODEL] = i.request_model
+        attributes = self._call_attributes()
         if i.response_model:
             attributes[semconv.GEN_AI_RESPONSE_MODEL] = i.response_model
         duration_attributes = dict(attributes)

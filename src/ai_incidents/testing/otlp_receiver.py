@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import http.server
-import socketserver
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +18,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from ai_incidents.testing._loopback import LoopbackServer, QuietHandler
+
 _REQUEST_TYPES = {
     "/v1/traces": ExportTraceServiceRequest,
     "/v1/metrics": ExportMetricsServiceRequest,
@@ -27,22 +27,17 @@ _REQUEST_TYPES = {
 }
 
 
-class OTLPReceiver:
+class OTLPReceiver(LoopbackServer):
     """Receives OTLP/HTTP exports on a free loopback port (or ``port``)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(_Handler, host, port)
         self.requests: dict[str, list[Any]] = {path: [] for path in _REQUEST_TYPES}
         self._lock = threading.Lock()
-        self._httpd = _Server((host, port), _Handler)
-        self._httpd.receiver = self
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
 
     @property
     def endpoint(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.url
 
     def spans(self, scope: str | None = None) -> list[Span]:
         """Every span received so far (of instrumentation ``scope``, if given)."""
@@ -67,36 +62,8 @@ class OTLPReceiver:
                 raise TimeoutError(f"OTLP receiver: condition not met in {timeout_s} s")
             time.sleep(0.05)
 
-    def start(self) -> OTLPReceiver:
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> OTLPReceiver:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    receiver: OTLPReceiver
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
+class _Handler(QuietHandler):
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         request_type = _REQUEST_TYPES.get(self.path)
@@ -107,7 +74,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             raw = gzip.decompress(raw)
         message = request_type()
         message.ParseFromString(raw)
-        receiver = self.server.receiver
+        receiver: OTLPReceiver = self.server.owner
         with receiver._lock:
             receiver.requests[self.path].append(message)
         self._reply(200, ExportTraceServiceResponse().SerializeToString())

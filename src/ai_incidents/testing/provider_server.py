@@ -12,14 +12,13 @@ last user message politely.
 from __future__ import annotations
 
 import dataclasses
-import http.server
 import itertools
 import json
-import socketserver
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from ai_incidents.testing._loopback import LoopbackServer, QuietHandler
 
 _ids = itertools.count(1)
 
@@ -59,24 +58,15 @@ def echo_responder(api: str, body: dict[str, Any]) -> Reply:
     return Reply(text=f"Here is what I found about your question: {question[:200]}")
 
 
-class ProviderServer:
+class ProviderServer(LoopbackServer):
     """The server, on a free loopback port, in a background thread."""
 
     def __init__(
         self, responder: Responder = echo_responder, host: str = "127.0.0.1", port: int = 0
     ) -> None:
+        super().__init__(_Handler, host, port)
         self.responder = responder
         self.requests: list[tuple[str, dict[str, Any]]] = []
-        self._httpd = _Server((host, port), _Handler)
-        self._httpd.provider = self
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def openai_base_url(self) -> str:
@@ -86,39 +76,8 @@ class ProviderServer:
     def anthropic_base_url(self) -> str:
         return self.url
 
-    def start(self) -> ProviderServer:
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> ProviderServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    provider: ProviderServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients that hang up (abandoned streams) are part of the tests, not errors."""
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
+class _Handler(QuietHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length)
@@ -131,7 +90,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if api is None:
             self._send_json(404, {"error": {"type": "not_found", "message": self.path}})
             return
-        provider = self.server.provider
+        provider: ProviderServer = self.server.owner
         provider.requests.append((api, body))
         reply = provider.responder(api, body)
         model = reply.model or body.get("model") or _deployment(self.path) or "local-model"
