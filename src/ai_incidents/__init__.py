@@ -16,10 +16,16 @@ from ai_incidents.capture import (
 )
 from ai_incidents.capture.instrumentor import AIIncidentsInstrumentor
 from ai_incidents.config import Settings, configure, get_settings
+from ai_incidents.evaluation import EvaluationResult, Evaluator, evaluate_interaction, evaluators
 from ai_incidents.version import __version__
+
+# The composition root: evaluation listens to capture (capture never imports evaluation).
+add_listener(evaluate_interaction)
 
 __all__ = [
     "AIIncidentsInstrumentor",
+    "EvaluationResult",
+    "Evaluator",
     "Interaction",
     "Message",
     "Retrieval",
@@ -29,6 +35,7 @@ __all__ = [
     "add_listener",
     "configure",
     "endpoints",
+    "evaluators",
     "feature",
     "get_settings",
     "no_retrieval",

@@ -19,6 +19,7 @@ AI_INCIDENTS_ENABLED = "AI_INCIDENTS_ENABLED"
 AI_INCIDENTS_CAPTURE_MAX_BODY_BYTES = "AI_INCIDENTS_CAPTURE_MAX_BODY_BYTES"
 AI_INCIDENTS_FEATURE = "AI_INCIDENTS_FEATURE"
 AI_INCIDENTS_STORE = "AI_INCIDENTS_STORE"
+AI_INCIDENTS_EVALUATORS_DISABLED = "AI_INCIDENTS_EVALUATORS_DISABLED"
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = (
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 )
@@ -53,6 +54,7 @@ class Settings:
     capture_content: ContentCapture = ContentCapture.NO_CONTENT
     feature: str | None = None
     store: str = _DEFAULT_STORE
+    evaluators_disabled: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +67,11 @@ class Settings:
             capture_content=_parse_content_capture(env),
             feature=env.get(AI_INCIDENTS_FEATURE) or None,
             store=env.get(AI_INCIDENTS_STORE) or cls.store,
+            evaluators_disabled=frozenset(
+                name.strip()
+                for name in env.get(AI_INCIDENTS_EVALUATORS_DISABLED, "").split(",")
+                if name.strip()
+            ),
         )
 
     def replace(self, **changes: Any) -> Settings:
@@ -82,6 +89,8 @@ def get_settings() -> Settings:
 def configure(**changes: Any) -> Settings:
     """Change settings in code; keyword names are the lower-case ``AI_INCIDENTS_*`` names."""
     global _settings
+    if "evaluators_disabled" in changes:
+        changes["evaluators_disabled"] = frozenset(changes["evaluators_disabled"])
     if isinstance(changes.get("capture_content"), str):
         changes["capture_content"] = _content_capture_from_text(changes["capture_content"])
     _settings = _settings.replace(**changes)

@@ -1,0 +1,193 @@
+"""Quality heuristics on the answer: empty, truncated, refusal, repetition, groundedness,
+relevance, invalid JSON, language mismatch. Scores: 1 is good."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ai_incidents import semconv
+from ai_incidents.capture.interaction import Interaction
+from ai_incidents.evaluation.base import EvaluationResult
+from ai_incidents.evaluation.text import content_words, overlap, sentences, words
+
+_TRUNCATION_REASONS = frozenset({"length", "max_tokens", "max_output_tokens"})
+_REFUSAL = re.compile(
+    r"\b(?:I(?:'m| am) (?:sorry|afraid|unable|not able)|I can(?:no|')t (?:help|assist|do|provide"
+    r"|answer|comply)|I (?:won't|will not) (?:be able|help|provide)|as an AI(?: language model)?"
+    r"|I must decline|I'm not allowed|unable to (?:help|assist|comply)"
+    r"|es tut mir leid|ich kann (?:dir|ihnen)? ?(?:dabei )?nicht helfen|das kann ich nicht)\b",
+    re.IGNORECASE,
+)
+_GERMAN = frozenset(
+    [
+        "der",
+        "die",
+        "das",
+        "und",
+        "ist",
+        "nicht",
+        "ich",
+        "sie",
+        "wir",
+        "mit",
+        "für",
+        "auf",
+        "ein",
+        "eine",
+        "auch",
+        "sich",
+    ]
+)
+_ENGLISH = frozenset(
+    [
+        "the",
+        "and",
+        "is",
+        "are",
+        "not",
+        "you",
+        "with",
+        "for",
+        "this",
+        "that",
+        "have",
+        "was",
+        "what",
+        "can",
+    ]
+)
+
+
+def _result(name: str, score: float, flag: str | None, explanation: str) -> EvaluationResult:
+    return EvaluationResult(name, "quality", score, flag or "ok", flag, explanation)
+
+
+class EmptyAnswerEvaluator:
+    name, aspect, cost = "empty_answer", "quality", "fast"
+
+    def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
+        if interaction.operation != semconv.OPERATION_CHAT or interaction.error_type:
+            return None
+        if interaction.output_text.strip():
+            return _result(self.name, 1.0, None, "")
+        return _result(self.name, 0.0, "empty", "the answer has no text")
+
+
+class TruncationEvaluator:
+    name, aspect, cost = "truncation", "quality", "fast"
+
+    def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
+        if interaction.operation != semconv.OPERATION_CHAT or interaction.error_type:
+            return None
+        reasons = set(interaction.finish_reasons)
+        if reasons & _TRUNCATION_REASONS or interaction.stream_abandoned:
+            why = "stream abandoned" if interaction.stream_abandoned else "token limit reached"
+            return _result(self.name, 0.0, "truncated", why)
+        return _result(self.name, 1.0, None, "")
+
+
+class RefusalEvaluator:
+    name, aspect, cost = "refusal", "quality", "fast"
+
+    def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
+        text = interaction.output_text
+        if not text:
+            return None
+        if _REFUSAL.search(text[:400]):
+            return _result(self.name, 0.0, "refusal", "the answer declines the request")
+        return _result(self.name, 1.0, None, "")
+
+
+class RepetitionEvaluator:
+    """Degenerate repetition: the share of repeated word 4-grams in the answer."""
+
+    name, aspect, cost = "repetition", "quality", "fast"
+
+    def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
+        tokens = words(interaction.output_text)
+        if len(tokens) < 20:
+            return None
+        grams = [tuple(tokens[i : i + 4]) for i in range(len(tokens) - 3)]
+        repeated = 1.0 - len(set(grams)) / len(grams)
+        score = max(0.0, 1.0 - 2.0 * repeated)
+        flag = "repetitive" if repeated > 0.3 else None
+        return _result(self.name, score, flag, f"{repeated:.0%} of 4-grams repeat")
+
+
+class GroundednessEvaluator:
+    """Share of the answer's sentences whose content words mostly appear in the documents."""
+
+    name, aspect, cost = "groundedness", "quality", "fast"
+    threshold = 0.5
+
+    def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
+        retrieval = interaction.retrieval
+        if retrieval is None or not retrieval.documents or not interaction.output_text:
+            return None
+        context = set().union(*(content_words(d.text) for d in retrieval.documents))
+        claims = [c for c in (content_words(s) for s in sentences(interaction.output_text)) if c]
+        if not claims:
+            return None
+        supported = sum(overlap(claim, context) >= 0.5 for claim in claims)
+        score = supported / len(claims)
+        flag = "ungrounded" if score < self.threshold else None
+        return _result(self.name, score, flag, f"{supported} of {len(claims)} claims supported")
+
+
+class RelevanceEvaluator:
+    """How much of the question's content the answer addresses (lexical overlap)."""
+
+    name, aspect, cost = "answer_relevance", "quality", "fast"
+    threshold = 0.2
+
+    def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
+        question = content_words(interaction.last_user_text)
+        answer = content_words(interaction.output_text)
+        if len(question) < 2 or not answer:
+            return None
+        score = min(1.0, 2.0 * overlap(question, answer))
+        flag = "irrelevant" if score < self.threshold else None
+        return _result(self.name, score, flag, f"{score:.2f} of the question addressed")
+
+
+class JSONValidityEvaluator:
+    name, aspect, cost = "json_validity", "quality", "fast"
+
+    def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
+        asked = interaction.request_params.get(semconv.GEN_AI_OUTPUT_TYPE) == "json"
+        if not asked or not interaction.output_text:
+            return None
+        text = interaction.output_text.strip()
+        if text.startswith("```"):
+            text = text.strip("`").removeprefix("json").strip()
+        try:
+            json.loads(text)
+        except ValueError as error:
+            return _result(self.name, 0.0, "invalid_json", f"not JSON: {error.msg}")
+        return _result(self.name, 1.0, None, "")
+
+
+def guess_language(text: str) -> str | None:
+    """``en``, ``de`` or None (too little text to tell), from common function words."""
+    tokens = words(text)
+    german = sum(t in _GERMAN for t in tokens) + sum(c in "äöüß" for c in text.lower())
+    english = sum(t in _ENGLISH for t in tokens)
+    if german + english < 3:
+        return None
+    return "de" if german > english else "en"
+
+
+class LanguageMismatchEvaluator:
+    name, aspect, cost = "language_match", "quality", "fast"
+
+    def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
+        asked = guess_language(interaction.last_user_text)
+        answered = guess_language(interaction.output_text)
+        if asked is None or answered is None:
+            return None
+        if asked != answered:
+            return _result(
+                self.name, 0.0, "language_mismatch", f"asked in {asked}, answered in {answered}"
+            )
+        return _result(self.name, 1.0, None, "")
