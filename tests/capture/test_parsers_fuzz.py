@@ -110,3 +110,9 @@ def test_stream_accumulators_take_any_events(wire_name, events):
     assert len(accumulator.interaction.output_text) <= 100 + len(
         accumulator.interaction.output_messages
     )
+
+
+def test_empty_chunk_between_cr_and_lf_keeps_one_line_end():
+    decoder = SSEDecoder()
+    events = [*decoder.feed(b"data: a\r"), *decoder.feed(b""), *decoder.feed(b"\ndata: b\r\n\r\n")]
+    assert events == [(None, "a\nb")]

@@ -148,7 +148,7 @@ def test_response_over_the_size_limit_is_counted_not_kept(server, telemetry):
     span = telemetry.only_llm_span()
     assert len(response.content) > 500
     assert span.attributes["ai.capture.error"] == "response_body_too_large"
-    assert span.attributes["ai.capture.dropped_bytes"] == len(response.content)
+    assert span.attributes["ai.capture.dropped_bytes"] == len(response.content) - 64
 
 
 def test_streamed_text_over_the_limit_is_truncated_and_counted(server, telemetry):
@@ -232,3 +232,27 @@ def test_httpx_instrumentation_nests_http_span_under_ours(server, telemetry):
     http_spans = [s for s in telemetry.span_exporter.get_finished_spans() if s.name == "POST"]
     assert len(http_spans) == 1
     assert http_spans[0].parent.span_id == ours.context.span_id
+
+
+def test_event_stream_read_inside_send_is_parsed_as_events(server, telemetry):
+    server.responder = lambda api, body: Reply(text="read at once", include_usage=True)
+    with httpx.Client(base_url=server.url) as client:
+        response = client.post("/v1/chat/completions", json=chat_body(True))
+
+    span = telemetry.only_llm_span()
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert span.attributes["gen_ai.usage.output_tokens"] == 3
+    assert "ai.capture.error" not in span.attributes
+    assert telemetry.interactions[0].output_text == "read at once"
+
+
+def test_unread_error_response_is_not_an_abandoned_stream(server, telemetry):
+    server.responder = lambda api, body: Reply(status=500, error_type="server_error")
+    with httpx.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            assert response.status_code == 500
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["error.type"] == "500"
+    assert "ai.capture.stream_abandoned" not in span.attributes

@@ -114,6 +114,7 @@ class LLMCall:
         self._finished = False
         self._body: _Body | None = None
         self._chunks = 0
+        self._last_chunk_ns: int | None = None
         self._started = time.perf_counter()
         self._server_address = server_address
         self._server_port = server_port
@@ -159,23 +160,21 @@ class LLMCall:
     def on_response(self, response: Any) -> bool:
         """Take the response ``send`` returned; True if its body is still to be streamed."""
         self.interaction.http_status = response.status_code
+        headers = response.headers
+        content_type = headers.get("content-type", "").lower()
         if response.is_stream_consumed:
-            self.take_json_body(response.content)
+            body = _Body(self, content_type, content_encoding="")  # already decoded
+            body.feed(response.content)
+            body.complete = True
+            self._body = body
             self.finish()
             return False
-        headers = response.headers
-        self._body = _Body(
-            self,
-            headers.get("content-type", "").lower(),
-            headers.get("content-encoding", "").strip().lower(),
-        )
+        encoding = headers.get("content-encoding", "").strip().lower()
+        self._body = _Body(self, content_type, encoding)
         return True
 
     def take_json_body(self, raw: bytes) -> None:
-        """Parse a complete (non-streamed) JSON response body into the interaction."""
-        if len(raw) > self.settings.capture_max_body_bytes:
-            self._capture_error("response_body_too_large", dropped=len(raw))
-            return
+        """Parse a complete JSON response body (at most the size limit) into the interaction."""
         try:
             body = json.loads(raw)
         except ValueError:
@@ -194,6 +193,7 @@ class LLMCall:
         """A chunk of the streamed body passed to the app; never raises."""
         try:
             self._chunks += 1
+            self._last_chunk_ns = time.time_ns()
             if self._chunks == 1:
                 self.interaction.time_to_first_chunk_s = time.perf_counter() - self._started
             if self._body is not None:
@@ -211,9 +211,10 @@ class LLMCall:
 
     def fail(self, exc: BaseException) -> None:
         """The request or the body read raised ``exc`` (which the app receives unchanged)."""
-        if not self._finished:
-            self.interaction.error_type = type(exc).__qualname__
-            self.span.record_exception(exc)
+        with self._lock:
+            if not self._finished:
+                self.interaction.error_type = type(exc).__qualname__
+                self.span.record_exception(exc)
         self.finish()
 
     def finish(self, abandoned: bool = False) -> None:
@@ -222,12 +223,16 @@ class LLMCall:
             if self._finished:
                 return
             self._finished = True
+        abandoned_at = self._last_chunk_ns if abandoned else None
         try:
             self._complete(abandoned)
+            if not self.interaction.stream_abandoned:
+                abandoned_at = None
         except Exception:
             _logger.exception("ai-incidents could not complete the span of an LLM call")
         finally:
-            self.span.end()
+            # An abandoned stream may be collected much later: it ended with its last chunk.
+            self.span.end(end_time=abandoned_at)
             self._body = None
 
     def _complete(self, abandoned: bool) -> None:
@@ -236,7 +241,8 @@ class LLMCall:
         body = self._body
         if body is not None:
             body.finish()
-            interaction.stream_abandoned = abandoned and not body.complete
+            ok = interaction.http_status is None or interaction.http_status < 400
+            interaction.stream_abandoned = abandoned and ok and not body.complete
             if body.error:
                 self._capture_error(body.error)
             if body.dropped_bytes:
@@ -272,7 +278,7 @@ class LLMCall:
             semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: i.cache_creation_input_tokens,
             semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: i.embedding_dimensions,
             semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: i.time_to_first_chunk_s,
-            semconv.AI_CAPTURE_CHUNKS: self._chunks if self._body is not None else None,
+            semconv.AI_CAPTURE_CHUNKS: self._chunks or None,
             semconv.ERROR_TYPE: i.error_type,
         }
         span.set_attributes({k: v for k, v in values.items() if v is not None})

@@ -31,6 +31,8 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> Iterator[tuple[str | None, str]]:
         """Decode ``chunk``; yield each event it completes."""
+        if not chunk:
+            return
         if self._after_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]
         self._after_cr = False
