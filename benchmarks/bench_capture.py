@@ -2,7 +2,8 @@
 
     python benchmarks/bench_capture.py [--calls 300]
 
-Prints median time per call (and per chunk for streams) without and with capture, the
+By default the built-in evaluators run too (as in production); ``--no-evaluation`` measures
+capture alone. Prints median time per call (and per chunk for streams) without and with capture, the
 difference and the ratio. Spans go through a BatchSpanProcessor to an exporter that drops
 them, as in production minus the network. The server runs in its own process.
 """
@@ -22,7 +23,7 @@ import openai
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from ai_incidents import AIIncidentsInstrumentor
+from ai_incidents import AIIncidentsInstrumentor, evaluate_interaction, remove_listener
 
 STREAM_CHUNKS = 500
 MESSAGES = [
@@ -76,7 +77,12 @@ def compare(name: str, call: Callable[[], object], n: int, instrumentor, provide
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument(
+        "--no-evaluation", action="store_true", help="capture alone, without the evaluators"
+    )
     args = parser.parse_args()
+    if args.no_evaluation:
+        remove_listener(evaluate_interaction)
     provider = TracerProvider()
     provider.add_span_processor(BatchSpanProcessor(DropExporter()))
     instrumentor = AIIncidentsInstrumentor()

@@ -35,6 +35,7 @@ __all__ = [
     "add_listener",
     "configure",
     "endpoints",
+    "evaluate_interaction",
     "evaluators",
     "feature",
     "get_settings",
