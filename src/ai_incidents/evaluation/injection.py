@@ -89,6 +89,8 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 
 def _encoded_payload(text: str) -> bool:
     """A long base64 run that decodes to mostly printable text: a smuggled instruction."""
+    if len(text) < 40 or max(map(len, text.split()), default=0) < 40:
+        return False
     for match in _BASE64_RUN.finditer(text):
         try:
             decoded = base64.b64decode(match.group() + "=" * (-len(match.group()) % 4))
@@ -100,12 +102,33 @@ def _encoded_payload(text: str) -> bool:
     return False
 
 
+# Substrings (lower case) one of which every match of a family contains: a family's regex
+# runs only when one is present, which keeps ordinary text cheap.
+_TRIGGERS = {
+    "instruction_override": (
+        "ignor", "disregard", "forget", "override", "bypass", "skip", "vergiss", "missacht",
+        "übergeh", "instruction", "anweisung", "leave", "abweichend", "hinter sich",
+    ),
+    "task_switch": ("follow", "task", "folgen", "aufgabe", "output", "say", "print", "write",
+                    "do not"),
+    "role_play": (
+        "you are", "you're", "act as", "pretend", "anything now", "dan", "developer mode",
+        "jailbr", "without", "from now", "now you", "ich möchte", "du bist", "stell dir",
+        "tu so", "ohne",
+    ),
+    "system_prompt_extraction": ("prompt", "instruction", "rules", "above", "anweisung",
+                                 "regeln"),
+    "delimiter_injection": ("<|", "inst]", "<<", "system", "assistant", "end", "begin", "#"),
+}  # fmt: skip
+
+
 def injection_families(text: str) -> dict[str, tuple[str, float]]:
     """The rule families that fire on ``text``: family -> (category, weight)."""
+    lowered = text.lower()
     fired = {
         family: (category, weight)
         for family, (category, weight, pattern) in _RULES.items()
-        if pattern.search(text)
+        if any(map(lowered.__contains__, _TRIGGERS[family])) and pattern.search(text)
     }
     if _encoded_payload(text):
         fired["encoded_payload"] = ("prompt_injection", 0.6)

@@ -13,26 +13,33 @@ from ai_incidents.capture.interaction import Interaction
 from ai_incidents.evaluation.base import EvaluationResult
 
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b")
-_CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+_DIGIT = re.compile(r"\d")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
-_SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
-_IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
-_PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,4}(?!\w)"
-)
+# One pass finds every run of digits with separators; each run is then classified.
+_NUMBER_RUN = re.compile(r"[+(]?\d[\d ().+-]{5,30}\d")
+_CARD = re.compile(r"(?:\d[ -]?){12,18}\d")
+_SSN = re.compile(r"(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}")
+_IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
+_PHONE = re.compile(r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,4}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
 
+# kind -> (a substring every match contains, checked first; the pattern)
 _SECRETS = {
-    "openai_key": re.compile(r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{32,}"),
-    "anthropic_key": re.compile(r"\bsk-ant-[A-Za-z0-9_-]{32,}"),
-    "aws_access_key": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "github_token": re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\b"),
-    "slack_token": re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-    "google_api_key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    "stripe_key": re.compile(r"\b[rs]k_live_[A-Za-z0-9]{20,}\b"),
-    "private_key": re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"),
-    "jwt": re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-    "connection_string_password": re.compile(
-        r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]+:[^\s@/]{3,}@[^\s/]+", re.IGNORECASE
+    "openai_key": ("sk-", re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-)?[A-Za-z0-9_-]{32,}")),
+    "anthropic_key": ("sk-ant-", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{32,}")),
+    "aws_access_key": ("A", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    "github_token": (
+        "_",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\b"),
+    ),
+    "slack_token": ("xox", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    "google_api_key": ("AIza", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    "stripe_key": ("_live_", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{20,}\b")),
+    "private_key": ("PRIVATE KEY", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
+    "jwt": ("eyJ", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    "connection_string_password": (
+        "://",
+        re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]+:[^\s@/]{3,}@[^\s/]+", re.IGNORECASE),
     ),
 }
 
@@ -59,44 +66,51 @@ def iban_valid(iban: str) -> bool:
 
 
 def find_pii(text: str) -> collections.Counter[str]:
-    """Count the PII kinds in ``text``: email, credit_card, iban, ssn, ip_address, phone."""
+    """Count the PII kinds in ``text``: email, iban, credit_card, ssn, ip_address, phone."""
     found: collections.Counter[str] = collections.Counter()
-    taken: list[tuple[int, int]] = []
-
-    def take(kind: str, match: re.Match[str]) -> None:
-        found[kind] += 1
-        taken.append(match.span())
-
-    def free(match: re.Match[str]) -> bool:
+    if "@" in text:
+        found.update("email" for _ in _EMAIL.finditer(text))
+    if not _DIGIT.search(text):
+        return found
+    ibans = [m.span() for m in _IBAN.finditer(text) if iban_valid(m.group())]
+    found.update("iban" for _ in ibans)
+    for match in _NUMBER_RUN.finditer(text):
         start, end = match.span()
-        return all(end <= a or start >= b for a, b in taken)
-
-    for match in _EMAIL.finditer(text):
-        take("email", match)
-    for match in _IBAN.finditer(text):
-        if free(match) and iban_valid(match.group()):
-            take("iban", match)
-    for match in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if free(match) and 13 <= len(digits) <= 19 and luhn_valid(digits):
-            take("credit_card", match)
-    for match in _SSN.finditer(text):
-        if free(match):
-            take("ssn", match)
-    for match in _IPV4.finditer(text):
-        if free(match) and _is_public_or_private_ip(match.group()):
-            take("ip_address", match)
-    for match in _PHONE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if free(match) and 8 <= len(digits) <= 15 and _looks_like_phone(match.group()):
-            take("phone", match)
+        glued = (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
+        if glued or any(a <= start < b for a, b in ibans):
+            continue
+        kind = classify_number(match.group().strip(" .-"))
+        if kind:
+            found[kind] += 1
     return found
+
+
+def classify_number(candidate: str) -> str | None:
+    """Which PII a run of digits and separators is, if any."""
+    digits = re.sub(r"\D", "", candidate)
+    if _SSN.fullmatch(candidate):
+        return "ssn"
+    if _IPV4.fullmatch(candidate):
+        return "ip_address" if _is_public_or_private_ip(candidate) else None
+    if _CARD.fullmatch(candidate) and 13 <= len(digits) <= 19 and luhn_valid(digits):
+        return "credit_card"
+    if (
+        _PHONE.fullmatch(candidate)
+        and 8 <= len(digits) <= 15
+        and not _DATE.fullmatch(candidate)
+        and _looks_like_phone(candidate)
+    ):
+        return "phone"
+    return None
 
 
 def find_secrets(text: str) -> collections.Counter[str]:
     """Count the secret kinds in ``text`` (API keys, private keys, JWTs, passwords in URLs)."""
     return collections.Counter(
-        kind for kind, pattern in _SECRETS.items() for _ in pattern.finditer(text)
+        kind
+        for kind, (marker, pattern) in _SECRETS.items()
+        if marker in text
+        for _ in pattern.finditer(text)
     )
 
 
@@ -113,8 +127,7 @@ def _looks_like_phone(text: str) -> bool:
     stripped = text.strip()
     if stripped.startswith("+") or stripped.startswith("("):
         return True
-    groups = re.split(r"[ .-]", stripped)
-    return len(groups) >= 2 and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", stripped)
+    return len(re.split(r"[ .-]", stripped)) >= 2
 
 
 def _kinds(counts: collections.Counter[str]) -> str:

@@ -9,7 +9,13 @@ import re
 from ai_incidents import semconv
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.evaluation.base import EvaluationResult
-from ai_incidents.evaluation.text import content_words, overlap, sentences, words
+from ai_incidents.evaluation.text import (
+    content_words,
+    ngrams,
+    overlap,
+    sentence_content_words,
+    words,
+)
 
 _TRUNCATION_REASONS = frozenset({"length", "max_tokens", "max_output_tokens"})
 _REFUSAL = re.compile(
@@ -19,44 +25,11 @@ _REFUSAL = re.compile(
     r"|es tut mir leid|ich kann (?:dir|ihnen)? ?(?:dabei )?nicht helfen|das kann ich nicht)\b",
     re.IGNORECASE,
 )
+_UMLAUT = re.compile("[äöüßÄÖÜ]")
 _GERMAN = frozenset(
-    [
-        "der",
-        "die",
-        "das",
-        "und",
-        "ist",
-        "nicht",
-        "ich",
-        "sie",
-        "wir",
-        "mit",
-        "für",
-        "auf",
-        "ein",
-        "eine",
-        "auch",
-        "sich",
-    ]
+    """der die das und ist nicht ich sie wir mit für auf ein eine auch sich""".split()
 )
-_ENGLISH = frozenset(
-    [
-        "the",
-        "and",
-        "is",
-        "are",
-        "not",
-        "you",
-        "with",
-        "for",
-        "this",
-        "that",
-        "have",
-        "was",
-        "what",
-        "can",
-    ]
-)
+_ENGLISH = frozenset("""the and is are not you with for this that have was what can""".split())
 
 
 def _result(name: str, score: float, flag: str | None, explanation: str) -> EvaluationResult:
@@ -108,8 +81,7 @@ class RepetitionEvaluator:
         tokens = words(interaction.output_text)
         if len(tokens) < 20:
             return None
-        grams = [tuple(tokens[i : i + 4]) for i in range(len(tokens) - 3)]
-        repeated = 1.0 - len(set(grams)) / len(grams)
+        repeated = 1.0 - len(ngrams(tokens, 4)) / (len(tokens) - 3)
         score = max(0.0, 1.0 - 2.0 * repeated)
         flag = "repetitive" if repeated > 0.3 else None
         return _result(self.name, score, flag, f"{repeated:.0%} of 4-grams repeat")
@@ -125,8 +97,8 @@ class GroundednessEvaluator:
         retrieval = interaction.retrieval
         if retrieval is None or not retrieval.documents or not interaction.output_text:
             return None
-        context = set().union(*(content_words(d.text) for d in retrieval.documents))
-        claims = [c for c in (content_words(s) for s in sentences(interaction.output_text)) if c]
+        context = frozenset().union(*(content_words(d.text) for d in retrieval.documents))
+        claims = sentence_content_words(interaction.output_text)
         if not claims:
             return None
         supported = sum(overlap(claim, context) >= 0.5 for claim in claims)
@@ -168,11 +140,16 @@ class JSONValidityEvaluator:
         return _result(self.name, 1.0, None, "")
 
 
+_LANGUAGE_SAMPLE_CHARS = 600
+
+
 def guess_language(text: str) -> str | None:
-    """``en``, ``de`` or None (too little text to tell), from common function words."""
+    """``en``, ``de`` or None (too little text to tell), from common function words in the
+    first few hundred characters."""
+    text = text[:_LANGUAGE_SAMPLE_CHARS]
     tokens = words(text)
-    german = sum(t in _GERMAN for t in tokens) + sum(c in "äöüß" for c in text.lower())
-    english = sum(t in _ENGLISH for t in tokens)
+    german = sum(map(_GERMAN.__contains__, tokens)) + len(_UMLAUT.findall(text))
+    english = sum(map(_ENGLISH.__contains__, tokens))
     if german + english < 3:
         return None
     return "de" if german > english else "en"

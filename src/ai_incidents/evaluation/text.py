@@ -1,154 +1,68 @@
-"""Small text helpers shared by the evaluators: words, content words, sentences."""
+"""Text helpers shared by the evaluators, cached so that evaluators of one interaction
+tokenize each text once (answers, questions and documents recur across evaluators)."""
 
 from __future__ import annotations
 
+import functools
 import re
+import string
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "from",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "i",
-        "you",
-        "he",
-        "she",
-        "we",
-        "they",
-        "me",
-        "my",
-        "your",
-        "our",
-        "their",
-        "what",
-        "which",
-        "who",
-        "how",
-        "when",
-        "where",
-        "why",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "should",
-        "would",
-        "will",
-        "shall",
-        "may",
-        "might",
-        "must",
-        "not",
-        "no",
-        "yes",
-        "so",
-        "than",
-        "then",
-        "there",
-        "here",
-        "about",
-        "into",
-        "over",
-        "under",
-        "up",
-        "down",
-        "out",
-        "just",
-        "also",
-        "very",
-        "more",
-        "most",
-        "some",
-        "any",
-        "der",
-        "die",
-        "das",
-        "und",
-        "oder",
-        "aber",
-        "ein",
-        "eine",
-        "einer",
-        "eines",
-        "ist",
-        "sind",
-        "war",
-        "waren",
-        "zu",
-        "im",
-        "in",
-        "am",
-        "an",
-        "auf",
-        "mit",
-        "von",
-        "für",
-        "wie",
-        "was",
-        "wer",
-        "wo",
-        "warum",
-        "nicht",
-        "auch",
-        "sich",
-        "es",
-        "ich",
-        "du",
-        "sie",
-        "wir",
-        "ihr",
-        "den",
-        "dem",
-        "des",
-        "bei",
-        "nach",
-    ]
+# Tokenizing by translating punctuation to spaces and splitting is several times faster
+# than a Unicode word regex, which matters on the request path.
+_PUNCTUATION_TO_SPACE = str.maketrans(
+    dict.fromkeys(
+        string.punctuation
+        + "\u201c\u201d\u2018\u2019\u201a\u201e\u00ab\u00bb\u2039\u203a"
+        + "\u2013\u2014\u2026\u00b7\u2022\u00a1\u00bf\u00a0",
+        " ",
+    )
 )
+_SENTENCE_END = re.compile(r"[.!?\n]+")
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been
+    being it its this that these those i you he she we they me my your our their what
+    which who how when where why do does did can could should would will shall may might
+    must not no yes so than then there here about into over under up down out just also
+    very more most some any der die das und oder aber ein eine einer eines ist sind war
+    waren zu im in am an auf mit von für wie was wer wo warum nicht auch sich es ich du
+    sie wir ihr den dem des bei nach""".split()
+)
+_CACHE_SIZE = 256
 
 
-def words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def words(text: str) -> tuple[str, ...]:
+    """Lower-cased words of ``text``."""
+    return tuple(text.lower().translate(_PUNCTUATION_TO_SPACE).split())
 
 
-def content_words(text: str) -> set[str]:
-    """Lower-cased words that carry meaning: not stopwords, not one or two letters."""
-    return {w for w in words(text) if len(w) > 2 and w not in STOPWORDS}
+def _content(text: str) -> frozenset[str]:
+    candidates = set(text.lower().translate(_PUNCTUATION_TO_SPACE).split()) - STOPWORDS
+    return frozenset([w for w in candidates if len(w) > 2])
 
 
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) > 1]
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def content_words(text: str) -> frozenset[str]:
+    """Lower-cased words that carry meaning (numbers too): three characters or more, not
+    stopwords."""
+    return _content(text)
 
 
-def overlap(a: set[str], b: set[str]) -> float:
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def sentence_content_words(text: str) -> tuple[frozenset[str], ...]:
+    """The content words of each sentence of ``text`` that has any."""
+    claims = (_content(sentence) for sentence in sentences(text))
+    return tuple(claim for claim in claims if claim)
+
+
+def sentences(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 1)
+
+
+def ngrams(tokens: tuple[str, ...], n: int) -> set[tuple[str, ...]]:
+    return set(zip(*(tokens[i:] for i in range(n)), strict=False))
+
+
+def overlap(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
     """Share of ``a`` found in ``b`` (0 when ``a`` is empty)."""
     return len(a & b) / len(a) if a else 0.0
