@@ -1,35 +1,85 @@
-"""Prompt injection and jailbreak attempts in the user's input, by rules (English, German).
+"""Prompt injection and jailbreak attempts in the user's input (English and German).
 
-Rules catch the common families: instruction override, role-play/DAN, delimiter and
-chat-template injection, system-prompt extraction, and long encoded payloads. Each family
-has a weight; the score is the strongest family found, raised when several fire together.
+Two detectors, combined by taking the higher risk:
+
+- rules for the common families: instruction override, task switch, role-play/DAN,
+  delimiter and chat-template injection, system-prompt extraction, long encoded payloads.
+  Each family has a weight; several together raise the score.
+- a logistic regression over hashed character n-grams (``features.py``), trained by
+  ``training/train_injection_model.py`` on the deepset/prompt-injections train split and
+  shipped as ``models/injection.npz``; it catches paraphrases the rules do not list.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import importlib.resources
 import re
+from collections.abc import Callable
+from urllib.parse import unquote
+
+import numpy as np
 
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.evaluation.base import EvaluationResult
+from ai_incidents.evaluation.features import linear_score
 
 _I = re.IGNORECASE
+_ANY = r"[^.!?\n]{0,40}?"
+# family -> (category, weight, pattern). Patterns describe attack classes; they are not
+# copies of any dataset's rows.
 _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
     "instruction_override": (
         "prompt_injection",
         0.9,
         re.compile(
-            r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.!?\n]{0,40}?"
-            r"\b(?:previous|prior|above|earlier|preceding|all|any|your|the|system)\b[^.!?\n]{0,25}?"
-            r"\b(?:instructions?|prompts?|rules|directions|guidelines|context|restrictions)\b"
-            r"|\b(?:ignoriere|vergiss|missachte|übergehe)\b[^.!?\n]{0,40}?"
-            r"\b(?:anweisungen|befehle|regeln|vorgaben|instruktionen|alles)\b"
-            r"|\bnew instructions?\s*:|\bneue anweisung(?:en)?\s*:"
+            r"\b(?:ignore|disregard|forget|override|bypass|skip)\b"
+            + _ANY
+            + r"\b(?:previous|prior|above|earlier|preceding|all|any|your|the|system)\b"
+            r"[^.!?\n]{0,25}?\b(?:instructions?|prompts?|rules|directions|guidelines|context"
+            r"|restrictions|directives?)\b"
+            r"|\b(?:ignoriere|vergiss|missachte|übergehe)\b"
+            + _ANY
+            + r"\b(?:anweisungen|befehle|regeln|vorgaben|instruktionen|alles)\b"
+            r"|\b(?:ignora|ignorez|olvida|dimentica|oublie[zr]?)\b"
+            + _ANY
+            + r"\b(?:istruzioni|instructions|instrucciones|consignes|indicaciones)\b"
+            r"|\bnew (?:instructions?|directive)\s*:|\bneue anweisung(?:en)?\s*:"
             r"|\bforget (?:about )?(?:everything|all)\b|\bvergiss (?:alles|alle)\b"
             r"|\bleave (?:all )?(?:the )?previous \w+ behind\b"
             r"|\babweichend zu (?:den )?vorherigen\b"
-            r"|\b(?:lassen sie|lass) alle (?:vorherigen|bisherigen) \w+ hinter sich\b",
+            r"|\b(?:lassen sie|lass) alle (?:vorherigen|bisherigen) \w+ hinter sich\b"
+            r"|\bsupersedes? (?:all )?(?:prior|previous|earlier)\b",
+            _I,
+        ),
+    ),
+    "fake_authority": (
+        "prompt_injection",
+        0.8,
+        re.compile(
+            r"\b(?:system|admin|developer)\s+(?:note|notice|update|message|override|hinweis)\b"
+            r"|\bnota (?:del|di) sistema\b|\bnote syst[èe]me\b|\bsystemhinweis\b"
+            r"|^\s*override\s*:|\byour (?:rules|instructions|guidelines|directives?) "
+            r"(?:have|has) (?:changed|been updated)\b"
+            r"|\bnote to (?:the |any )?(?:bot|ai|assistant|model|llm|agent)s?\b"
+            r"|\b(?:ai|llm) (?:agents?|assistants?|models?) (?:reading|processing|integrating)\b",
+            _I | re.MULTILINE,
+        ),
+    ),
+    "safety_bypass": (
+        "jailbreak",
+        0.8,
+        re.compile(
+            r"\bsafety (?:protocols?|checks?|filters?|guidelines|stuff|measures)\b"
+            + _ANY
+            + r"\b(?:disabled|off|ignore|skip|don't apply|do not apply|removed|lifted)\b"
+            r"|\b(?:ignore|skip|disable|bypass)\b" + _ANY + r"\bsafety\b"
+            r"|\b(?:no|without) (?:any )?(?:safety )?(?:filters?|limits|restrictions|censorship"
+            r"|limitations)\b|\ballow all content\b"
+            r"|\b(?:senza|sin|sans) (?:restrizioni|restricciones|restrictions|filtr[io]s?)\b"
+            r"|\b(?:modo|modalità|mode) (?:desarrollador|sviluppatore|développeur)\b",
             _I,
         ),
     ),
@@ -42,7 +92,8 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"|\bnun folgen (?:weitere|neue) (?:aufgaben|anweisungen)\b"
             r"|\bkonzentriere dich (?:jetzt|nun) auf deine neue aufgabe\b"
             r"|\b(?:just|only) (?:output|say|print|write)\b[^.!?\n]{0,10}[\"']"
-            r"|\bdo not (?:answer|look|respond)\b[^.!?\n]{0,40}\b(?:just|only|instead)\b",
+            r"|\bdo not (?:answer|look|respond)\b" + _ANY + r"\b(?:just|only|instead)\b"
+            r"|\byour (?:real|actual|true|new) (?:task|job|goal|directive)\b",
             _I,
         ),
     ),
@@ -50,15 +101,16 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         "jailbreak",
         0.8,
         re.compile(
-            r"\b(?:you are|you're) (?:now|no longer)\b|\bact as (?:an? )?(?:unfiltered|unrestricted"
-            r"|evil|jailbroken|different)\b|\bpretend (?:to be|you are|that you)\b"
+            r"\b(?:you are|you're) (?:now|no longer)\b|\bact as (?:an? )?(?:unfiltered"
+            r"|unrestricted|evil|jailbroken)\b"
+            r"|\bpretend\b[^.!?\n]{0,40}\b(?:no|without|any) "
+            r"(?:rules|restrictions|filters|limits|safety)\b"
             r"|\bdo anything now\b|\bDAN\b|\bdeveloper mode\b|\bjailbr(?:eak|oken)\b"
-            r"|\bwithout (?:any )?(?:restrictions|filters|limitations|censorship)\b"
-            r"|\bI want you to act as\b|\bfrom now on,? you\b|\bnow you are\b"
-            r"|\bich möchte, dass (?:sie|du) als\b[^.!?\n]{0,60}\b(?:fungier|agier|handel)"
+            r"|\bfrom now on,? (?:you (?:are|will|must)|respond|answer|act)\b"
             r"|\bdu bist (?:jetzt|nun|ab sofort)\b|\bstell dir vor,? du bist\b"
             r"|\btu so,? als (?:ob|wärst)\b"
-            r"|\bohne (?:jegliche )?(?:einschränkungen|zensur|filter)\b",
+            r"|\bohne (?:jegliche )?(?:einschränkungen|zensur|filter)\b"
+            r"|\bora sei\b|\bahora (?:eres|estás|estas)\b",
             _I,
         ),
     ),
@@ -66,11 +118,50 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         "prompt_injection",
         0.85,
         re.compile(
-            r"\b(?:reveal|show|print|repeat|output|tell me|display|leak|what (?:is|are|was|were))\b"
-            r"[^.!?\n]{0,30}?\b(?:system prompt|initial (?:prompt|instructions)|hidden (?:prompt|"
-            r"instructions)|your (?:instructions|rules|prompt)|everything above)\b"
-            r"|\b(?:zeig|nenne|gib|wiederhole)\w*\b[^.!?\n]{0,30}?\b(?:systemprompt|system-prompt"
-            r"|anweisungen|deine regeln)\b",
+            r"\b(?:reveal|show|print|repeat|output|tell me|display|leak|dump|what (?:is|are|was"
+            r"|were))\b[^.!?\n]{0,30}?\b(?:system prompt|initial (?:prompt|instructions)"
+            r"|hidden (?:prompt|instructions|developer message)|developer message|your "
+            r"(?:instructions|rules|prompt)|everything above|words above|text above"
+            r"|internal configuration|credentials|api keys?)\b"
+            r"|\b(?:zeig|nenne|gib|wiederhole|verrate)\w*\b[^.!?\n]{0,30}?\b(?:systemprompt"
+            r"|system-prompt|systemanweisungen|anweisungen|deine regeln)\b"
+            r"|\b(?:rivela|révèle|revela|mostra|muestra|montre)\w*\b[^.!?\n]{0,30}?"
+            r"\b(?:prompt di sistema|istruzioni di sistema|instructions système"
+            r"|instrucciones del sistema|prompt del sistema|prompt système)\b",
+            _I,
+        ),
+    ),
+    "exfiltration": (
+        "prompt_injection",
+        0.85,
+        re.compile(
+            r"\b(?:send|e-?mail|forward|post|upload|transfer|envoie|invia|envía|schick)\w*\b"
+            r"[^.!?\n]{0,60}?\b(?:to|at|a|an|à)\s+(?:\S+@\S+\.\w+|https?://\S+"
+            r"|the (?:external|audit|remote) \w+)"
+            r"|\bcall (?:the )?\w+ tool without (?:approval|confirmation|asking)\b"
+            r"|\b(?:call|use|invoke)\s+(?:http_post|send_email|delete_file|transfer_money"
+            r"|exec(?:ute)?_\w+)\b",
+            _I,
+        ),
+    ),
+    "encoded_instruction": (
+        "prompt_injection",
+        0.8,
+        re.compile(
+            r"\b(?:decode|decipher|apply rot13|reverse)\b"
+            + _ANY
+            + r"\b(?:do|follow|comply|execute|obey|what it says)\b",
+            _I,
+        ),
+    ),
+    "reasoning_injection": (
+        "prompt_injection",
+        0.75,
+        re.compile(
+            r"<thinking>|\breasoning(?: trace)?\s*\((?:assistant|model)\)"
+            r"|\bnote to self\s*\(persist"
+            r"|\bsave this (?:note|instruction) (?:to|in) your memory\b"
+            r"|\buser has (?:granted|given) (?:permission|consent) to skip\b",
             _I,
         ),
     ),
@@ -78,61 +169,149 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         "prompt_injection",
         0.8,
         re.compile(
-            r"<\|im_(?:start|end)\|>|\[/?INST\]|<</?SYS>>|</?system>|^\s*#{2,}\s*(?:system|instruction)"
+            r"<\|im_(?:start|end)\|>|\[/?INST\]|<</?SYS>>|</?system>"
+            r"|^\s*#{2,}\s*(?:system|instruction)"
             r"|\b(?:END|BEGIN) (?:OF )?(?:SYSTEM|USER|PROMPT)\b|^\s*(?:system|assistant)\s*:",
             _I | re.MULTILINE,
         ),
     ),
 }
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
-
-
-def _encoded_payload(text: str) -> bool:
-    """A long base64 run that decodes to mostly printable text: a smuggled instruction."""
-    if len(text) < 40 or max(map(len, text.split()), default=0) < 40:
-        return False
-    for match in _BASE64_RUN.finditer(text):
-        try:
-            decoded = base64.b64decode(match.group() + "=" * (-len(match.group()) % 4))
-        except (binascii.Error, ValueError):
-            continue
-        printable = sum(32 <= b < 127 for b in decoded)
-        if decoded and printable / len(decoded) > 0.9:
-            return True
-    return False
-
-
 # Substrings (lower case) one of which every match of a family contains: a family's regex
 # runs only when one is present, which keeps ordinary text cheap.
 _TRIGGERS = {
     "instruction_override": (
         "ignor", "disregard", "forget", "override", "bypass", "skip", "vergiss", "missacht",
-        "übergeh", "instruction", "anweisung", "leave", "abweichend", "hinter sich",
+        "übergeh", "instruction", "anweisung", "leave", "abweichend", "hinter sich", "olvida",
+        "dimentica", "oubli", "istruzioni", "instruccion", "directive", "supersede",
     ),
+    "fake_authority": ("system", "admin", "developer", "sistema", "override", "rules",
+                       "instructions", "guidelines", "directive", "note to", "agent", "ai ",
+                       "llm"),
+    "safety_bypass": ("safety", "filter", "limit", "restrict", "censor", "allow all", "senza",
+                      "sin ", "sans", "modo", "modalità", "mode"),
     "task_switch": ("follow", "task", "folgen", "aufgabe", "output", "say", "print", "write",
-                    "do not"),
+                    "do not", "your real", "your actual", "your true", "your new"),
     "role_play": (
         "you are", "you're", "act as", "pretend", "anything now", "dan", "developer mode",
-        "jailbr", "without", "from now", "now you", "ich möchte", "du bist", "stell dir",
-        "tu so", "ohne",
+        "jailbr", "from now", "du bist", "stell dir", "tu so", "ohne", "ora sei", "ahora",
     ),
     "system_prompt_extraction": ("prompt", "instruction", "rules", "above", "anweisung",
-                                 "regeln"),
+                                 "regeln", "developer message", "configuration", "credential",
+                                 "api key", "istruzioni", "instrucciones"),
+    "exfiltration": ("@", "http", "tool", "external", "audit", "remote", "_"),
+    "encoded_instruction": ("decode", "decipher", "rot13", "reverse"),
+    "reasoning_injection": ("<thinking>", "reasoning", "note to self", "memory", "permission",
+                            "consent"),
     "delimiter_injection": ("<|", "inst]", "<<", "system", "assistant", "end", "begin", "#"),
 }  # fmt: skip
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+_BASE32_RUN = re.compile(r"[A-Z2-7]{24,}=*")
+_HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
+_BINARY_RUN = re.compile(r"(?:[01]{8}\s?){6,}")
+_URL_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2}[^%\s]{0,12}){3,}")
+_UNICODE_ESCAPES = re.compile(r"(?:\\u[0-9a-fA-F]{4}){4,}")
+_ROT13 = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
+)
+_LEET = str.maketrans("013457@$", "oleastas")
+_SHORT_TEXT = 600
 
 
-def injection_families(text: str) -> dict[str, tuple[str, float]]:
-    """The rule families that fire on ``text``: family -> (category, weight)."""
+def _decode_runs(pattern: re.Pattern[str], decode: Callable[[str], bytes], text: str) -> list[str]:
+    decoded = []
+    for match in pattern.finditer(text):
+        try:
+            decoded.append(decode(match.group()).decode("utf-8", "ignore"))
+        except (binascii.Error, ValueError):
+            continue
+    return decoded
+
+
+def decoded_variants(text: str) -> list[str]:
+    """Texts an attacker may have hidden in ``text``: decoded base64, base32, hex, binary,
+    URL and unicode escapes and tag characters, and for short texts the rot13, reversed and
+    leetspeak readings. Each decoder runs only when its shape is present."""
+    variants = []
+    if max(map(len, text.split()), default=0) >= 24:
+        variants += _decode_runs(
+            _BASE64_RUN, lambda s: base64.b64decode(s + "=" * (-len(s) % 4)), text
+        )
+        variants += _decode_runs(
+            _BASE32_RUN, lambda s: base64.b32decode(s + "=" * (-len(s) % 8)), text
+        )
+        variants += _decode_runs(_HEX_RUN, bytes.fromhex, text)
+    if "0" in text and "1" in text:
+        for match in _BINARY_RUN.finditer(text):
+            variants.append("".join(chr(int(b, 2)) for b in match.group().split() if len(b) == 8))
+    if "%" in text:
+        variants.extend(unquote(m.group()) for m in _URL_ESCAPES.finditer(text))
+    if "\\u" in text:
+        variants.extend(
+            m.group().encode().decode("unicode_escape", "ignore")
+            for m in _UNICODE_ESCAPES.finditer(text)
+        )
+    tags = [chr(ord(c) - 0xE0000) for c in text if 0xE0020 <= ord(c) <= 0xE007E]
+    if len(tags) >= 8:
+        variants.append("".join(tags))
+    if len(text) <= _SHORT_TEXT:
+        variants += [text.translate(_ROT13), text[::-1], text.translate(_LEET)]
+    return variants
+
+
+def _matching_families(text: str) -> dict[str, tuple[str, float]]:
     lowered = text.lower()
-    fired = {
+    return {
         family: (category, weight)
         for family, (category, weight, pattern) in _RULES.items()
         if any(map(lowered.__contains__, _TRIGGERS[family])) and pattern.search(text)
     }
-    if _encoded_payload(text):
-        fired["encoded_payload"] = ("prompt_injection", 0.6)
+
+
+def injection_families(text: str) -> dict[str, tuple[str, float]]:
+    """The rule families that fire on ``text``, or on what is encoded in it."""
+    fired = _matching_families(text)
+    for variant in decoded_variants(text):
+        if _matching_families(variant):
+            fired["encoded_payload"] = ("prompt_injection", 0.85)
+            break
     return fired
+
+
+class InjectionModel:
+    """The shipped n-gram classifier: ``probability(text)`` of a prompt injection."""
+
+    def __init__(self, weights: np.ndarray, bias: float, threshold: float) -> None:
+        self.weights = weights.astype(np.float32)
+        self.bias = bias
+        self.threshold = threshold
+
+    @classmethod
+    @functools.cache
+    def shipped(cls) -> InjectionModel:
+        resource = importlib.resources.files("ai_incidents.evaluation") / "models/injection.npz"
+        with resource.open("rb") as file, np.load(file) as data:
+            return cls(data["weights"], float(data["bias"]), float(data["threshold"]))
+
+    def probability(self, text: str) -> float:
+        return linear_score(text, self.weights, self.bias)
+
+
+def injection_risk(text: str) -> tuple[float, str | None, str]:
+    """(risk 0..1, flag or None, explanation) for one text, rules and model combined."""
+    fired = injection_families(text)
+    rule_score = 0.0
+    if fired:
+        weights = sorted((w for _, w in fired.values()), reverse=True)
+        rule_score = min(1.0, weights[0] + 0.1 * (len(weights) - 1))
+    model = InjectionModel.shipped()
+    probability = model.probability(text)
+    reasons = [f"model p={probability:.2f}"] + [f"rule {family}" for family in sorted(fired)]
+    if rule_score == 0.0 and probability < model.threshold:
+        return max(rule_score, probability * 0.5), None, ", ".join(reasons)
+    categories = {c for c, _ in fired.values()}
+    flag = "jailbreak" if categories == {"jailbreak"} else "prompt_injection"
+    return max(rule_score, probability), flag, ", ".join(reasons)
 
 
 class PromptInjectionEvaluator:
@@ -146,12 +325,5 @@ class PromptInjectionEvaluator:
         text = interaction.last_user_text
         if not text:
             return None
-        fired = injection_families(text)
-        if not fired:
-            return EvaluationResult(self.name, "safety", 0.0, "clean")
-        weights = sorted((w for _, w in fired.values()), reverse=True)
-        score = min(1.0, weights[0] + 0.1 * (len(weights) - 1))
-        categories = {c for c, _ in fired.values()}
-        flag = "jailbreak" if categories == {"jailbreak"} else "prompt_injection"
-        explanation = "rules fired: " + ", ".join(sorted(fired))
-        return EvaluationResult(self.name, "safety", score, flag, flag, explanation)
+        score, flag, explanation = injection_risk(text)
+        return EvaluationResult(self.name, "safety", score, flag or "clean", flag, explanation)

@@ -14,14 +14,27 @@ from ai_incidents.evaluation.base import EvaluationResult
 
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b")
 _DIGIT = re.compile(r"\d")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.IGNORECASE)
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F:]{1,19}(?![\w:])")
 # One pass finds every run of digits with separators; each run is then classified.
-_NUMBER_RUN = re.compile(r"[+(]?\d[\d ().+-]{5,30}\d")
-_CARD = re.compile(r"(?:\d[ -]?){12,18}\d")
+_NUMBER_RUN = re.compile(r"[+(]?\d[\d ().+-]{5,30}\d(?:\s*(?:x|ext\.?)\s*\d{1,5})?")
+_CARD = re.compile(r"(?:\d[ -]?){11,18}\d")
 _SSN = re.compile(r"(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}")
 _IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
-_PHONE = re.compile(r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,4}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+_PHONE = re.compile(
+    r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}"
+    r"(?:\s*(?:x|ext\.?)\s*\d{1,5})?"
+)
+_PHONE_CONTEXT = re.compile(
+    r"(?:phone|call|tel|mobile|cell|fax|number|reach|contact|whatsapp|sms|desk|office|home"
+    r"|work|telefon|handy"
+    r"|nummer|anrufen|rufnummer)\W{0,3}(?:\w+\W{1,3}){0,3}$",
+    re.IGNORECASE,
+)
+_TIME = re.compile(r"\d{1,2}:\d{2}")
+_DATE_PREFIX = re.compile(r"\d{4}-\d{1,2}-\d{1,2}\b")
+_EXTENSION = re.compile(r"\s*(?:x|ext\.?)\s*\d{1,5}$")
+_MAESTRO_PREFIX = re.compile(r"5[06-9]|6")
 
 # kind -> (a substring every match contains, checked first; the pattern)
 _SECRETS = {
@@ -57,7 +70,7 @@ def luhn_valid(digits: str) -> bool:
 
 
 def iban_valid(iban: str) -> bool:
-    compact = iban.replace(" ", "")
+    compact = iban.replace(" ", "").upper()
     if not 15 <= len(compact) <= 34:
         return False
     rearranged = compact[4:] + compact[:4]
@@ -67,39 +80,46 @@ def iban_valid(iban: str) -> bool:
 
 def find_pii(text: str) -> collections.Counter[str]:
     """Count the PII kinds in ``text``: email, iban, credit_card, ssn, ip_address, phone."""
-    found: collections.Counter[str] = collections.Counter()
+    return collections.Counter(kind for kind, _, _ in pii_spans(text))
+
+
+def pii_spans(text: str) -> list[tuple[str, int, int]]:
+    """Each PII found in ``text`` as ``(kind, start, end)``."""
+    spans = []
     if "@" in text:
-        found.update("email" for _ in _EMAIL.finditer(text))
+        spans += [("email", *m.span()) for m in _EMAIL.finditer(text)]
     if not _DIGIT.search(text):
-        return found
+        return spans
     ibans = [m.span() for m in _IBAN.finditer(text) if iban_valid(m.group())]
-    found.update("iban" for _ in ibans)
+    spans += [("iban", start, end) for start, end in ibans]
+    if ":" in text:
+        spans += [("ip_address", *m.span()) for m in _IPV6.finditer(text) if _is_ipv6(m.group())]
     for match in _NUMBER_RUN.finditer(text):
         start, end = match.span()
         glued = (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
         if glued or any(a <= start < b for a, b in ibans):
             continue
         kind = classify_number(match.group().strip(" .-"))
+        if kind == "phone" and not _phone_in_context(text, match.group(), start, end):
+            continue
         if kind:
-            found[kind] += 1
-    return found
+            spans.append((kind, start, end))
+    return spans
 
 
 def classify_number(candidate: str) -> str | None:
     """Which PII a run of digits and separators is, if any."""
-    digits = re.sub(r"\D", "", candidate)
+    digits = re.sub(r"\D", "", _EXTENSION.sub("", candidate))
     if _SSN.fullmatch(candidate):
         return "ssn"
     if _IPV4.fullmatch(candidate):
         return "ip_address" if _is_public_or_private_ip(candidate) else None
-    if _CARD.fullmatch(candidate) and 13 <= len(digits) <= 19 and luhn_valid(digits):
+    card_length = 13 <= len(digits) <= 19 or (
+        len(digits) == 12 and _MAESTRO_PREFIX.match(digits) is not None
+    )
+    if card_length and _CARD.fullmatch(candidate) and luhn_valid(digits):
         return "credit_card"
-    if (
-        _PHONE.fullmatch(candidate)
-        and 8 <= len(digits) <= 15
-        and not _DATE.fullmatch(candidate)
-        and _looks_like_phone(candidate)
-    ):
+    if _PHONE.fullmatch(candidate) and 7 <= len(digits) <= 15 and _looks_like_phone(candidate):
         return "phone"
     return None
 
@@ -123,11 +143,37 @@ def _is_public_or_private_ip(text: str) -> bool:
 
 
 def _looks_like_phone(text: str) -> bool:
-    """Grouped like a phone number, not a bare run of digits or a date."""
-    stripped = text.strip()
-    if stripped.startswith("+") or stripped.startswith("("):
+    """Grouped like a phone number: an international or bracketed prefix, or groups of two
+    to five digits (not a date, and not the 4-2-4 shape of licence numbers)."""
+    text = _EXTENSION.sub("", text.strip())
+    if text.startswith("+") or text.startswith("("):
         return True
-    return len(re.split(r"[ .-]", stripped)) >= 2
+    groups = re.split(r"[ .-]", text)
+    if len(groups) == 1:
+        return True  # a bare run: accepted only next to a phone word (_phone_in_context)
+    lengths = tuple(len(g) for g in groups)
+    if _DATE_PREFIX.match(text) or (len(groups) == 3 and lengths[0] == 4 and lengths[1] == 2):
+        return False
+    if len(groups) == 2:
+        return 2 <= lengths[0] <= 5 and 4 <= lengths[1] <= 8
+    return all(2 <= n <= 5 for n in lengths)
+
+
+def _phone_in_context(text: str, candidate: str, start: int, end: int) -> bool:
+    """A grouped number not followed by a capitalised word (street addresses), or a bare
+    run of digits right after a word such as "phone" or "call"."""
+    if not re.search(r"[ .()+-]", candidate.strip()):
+        return bool(_PHONE_CONTEXT.search(text[max(0, start - 40) : start]))
+    following = text[end : end + 3]
+    return not re.match(r" [A-Z][a-z]", following) and not _TIME.match(text[end : end + 6])
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        address = ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return not (address.is_unspecified or address.is_loopback)
 
 
 def _kinds(counts: collections.Counter[str]) -> str:

@@ -1,0 +1,49 @@
+"""Hashed character n-grams, computed with numpy: the features of the injection classifier.
+
+Text is lower-cased, whitespace is collapsed, and every UTF-8 byte n-gram (n = 3, 4, 5) is
+hashed into one of ``2**bits`` buckets. Hashing is a fixed polynomial over bytes, so the
+same text gives the same buckets in every process (unlike Python's ``hash``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NGRAM_SIZES = (3, 4, 5)
+DEFAULT_BITS = 18
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+_BASE = np.uint64(257)
+
+
+def ngram_buckets(text: str, bits: int = DEFAULT_BITS) -> np.ndarray:
+    """The bucket of every character n-gram of ``text`` (with repeats), as ``intp``.
+
+    The n-gram hashes grow one byte at a time (h(n+1) = h(n) * 257 + next byte, modulo
+    2**64), so all sizes cost a few vector operations; a multiplicative hash spreads them.
+    """
+    data = np.frombuffer(" ".join(text.lower().split()).encode("utf-8"), dtype=np.uint8)
+    data = data.astype(np.uint64)
+    if len(data) < NGRAM_SIZES[0]:
+        return np.zeros(0, dtype=np.intp)
+    shift = np.uint64(64 - bits)
+    rolling = data
+    parts = []
+    for n in range(2, NGRAM_SIZES[-1] + 1):
+        if len(data) < n:
+            break
+        rolling = rolling[:-1] * _BASE + data[n - 1 :]
+        if n in NGRAM_SIZES:
+            parts.append((rolling * _MULTIPLIER) >> shift)
+    return np.concatenate(parts).astype(np.intp)
+
+
+def linear_score(text: str, weights: np.ndarray, bias: float) -> float:
+    """Logistic probability of a linear model over the n-gram buckets of ``text``.
+
+    Each occurrence weighs ``1/sqrt(number of n-grams)``, so long and short texts compare.
+    """
+    buckets = ngram_buckets(text, int(np.log2(len(weights))))
+    if len(buckets) == 0:
+        return 0.0
+    z = float(weights[buckets].sum(dtype=np.float64)) / np.sqrt(len(buckets)) + bias
+    return float(1.0 / (1.0 + np.exp(-z)))
