@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 NGRAM_SIZES = (3, 4, 5)
-DEFAULT_BITS = 18
+DEFAULT_BITS = 16
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _BASE = np.uint64(257)
 

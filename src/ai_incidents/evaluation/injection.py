@@ -25,6 +25,7 @@ import numpy as np
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.evaluation.base import EvaluationResult
 from ai_incidents.evaluation.features import linear_score
+from ai_incidents.evaluation.text import words
 
 _I = re.IGNORECASE
 _ANY = r"[^.!?\n]{0,40}?"
@@ -176,34 +177,39 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         ),
     ),
 }
-# Substrings (lower case) one of which every match of a family contains: a family's regex
-# runs only when one is present, which keeps ordinary text cheap.
-_TRIGGERS = {
-    "instruction_override": (
-        "ignor", "disregard", "forget", "override", "bypass", "skip", "vergiss", "missacht",
-        "übergeh", "instruction", "anweisung", "leave", "abweichend", "hinter sich", "olvida",
-        "dimentica", "oubli", "istruzioni", "instruccion", "directive", "supersede",
-    ),
-    "fake_authority": ("system", "admin", "developer", "sistema", "override", "rules",
-                       "instructions", "guidelines", "directive", "note to", "agent", "ai ",
-                       "llm"),
-    "safety_bypass": ("safety", "filter", "limit", "restrict", "censor", "allow all", "senza",
-                      "sin ", "sans", "modo", "modalità", "mode"),
-    "task_switch": ("follow", "task", "folgen", "aufgabe", "output", "say", "print", "write",
-                    "do not", "your real", "your actual", "your true", "your new"),
-    "role_play": (
-        "you are", "you're", "act as", "pretend", "anything now", "dan", "developer mode",
-        "jailbr", "from now", "du bist", "stell dir", "tu so", "ohne", "ora sei", "ahora",
-    ),
-    "system_prompt_extraction": ("prompt", "instruction", "rules", "above", "anweisung",
-                                 "regeln", "developer message", "configuration", "credential",
-                                 "api key", "istruzioni", "instrucciones"),
-    "exfiltration": ("@", "http", "tool", "external", "audit", "remote", "_"),
-    "encoded_instruction": ("decode", "decipher", "rot13", "reverse"),
-    "reasoning_injection": ("<thinking>", "reasoning", "note to self", "memory", "permission",
-                            "consent"),
-    "delimiter_injection": ("<|", "inst]", "<<", "system", "assistant", "end", "begin", "#"),
+# Words (lower case, whole) of which every match of a family contains one, or for the
+# delimiter family substrings. A family's pattern runs only near such a word, so ordinary
+# text costs one tokenization and a few set lookups.
+_TRIGGER_WORDS = {
+    "instruction_override": """ignore ignoring ignored disregard forget override bypass skip
+        ignoriere ignorieren vergiss vergessen missachte übergehe ignora ignorez olvida
+        dimentica oublie oubliez oublier new neue leave abweichend lassen lass supersede
+        supersedes forget""",
+    "fake_authority": """system admin developer sistema système systeme systemhinweis
+        override rules instructions guidelines directive directives note agent agents ai
+        llm""",
+    "safety_bypass": """safety no without filter filters limits restrictions censorship
+        limitations allow senza sin sans modo modalità mode""",
+    "task_switch": """follow over again front folgen konzentriere just real actual true
+        instead""",
+    "role_play": """now longer act pretend anything dan developer jailbreak jailbroken
+        jailbreaking from jetzt nun sofort stell tu ohne ora ahora""",
+    "system_prompt_extraction": """prompt instructions initial hidden developer rules above
+        configuration credentials api key keys systemprompt system systemanweisungen
+        anweisungen regeln sistema système systeme""",
+    "encoded_instruction": """decode decipher rot13 reverse""",
+    "reasoning_injection": """thinking reasoning self memory permission consent""",
+}
+_TRIGGER_SUBSTRINGS = {
+    "exfiltration": ("@", "http", "external", "audit", "remote", "_", "tool without"),
+    "delimiter_injection": ("<|", "inst]", "<<", "system>", "##", "system:", "assistant:",
+                            "end of", "begin "),
 }  # fmt: skip
+_TRIGGERS = {family: frozenset(words.split()) for family, words in _TRIGGER_WORDS.items()}
+_WINDOW = 300
+_MAX_WINDOWS = 16
+
+
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 _BASE32_RUN = re.compile(r"[A-Z2-7]{24,}=*")
 _HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
@@ -214,6 +220,7 @@ _ROT13 = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
     "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
 )
+_TAG_CHARACTER = re.compile("[\U000e0020-\U000e007e]")
 _LEET = str.maketrans("013457@$", "oleastas")
 _SHORT_TEXT = 600
 
@@ -233,7 +240,7 @@ def decoded_variants(text: str) -> list[str]:
     URL and unicode escapes and tag characters, and for short texts the rot13, reversed and
     leetspeak readings. Each decoder runs only when its shape is present."""
     variants = []
-    if max(map(len, text.split()), default=0) >= 24:
+    if max(map(len, words(text)), default=0) >= 16:
         variants += _decode_runs(
             _BASE64_RUN, lambda s: base64.b64decode(s + "=" * (-len(s) % 4)), text
         )
@@ -241,7 +248,7 @@ def decoded_variants(text: str) -> list[str]:
             _BASE32_RUN, lambda s: base64.b32decode(s + "=" * (-len(s) % 8)), text
         )
         variants += _decode_runs(_HEX_RUN, bytes.fromhex, text)
-    if "0" in text and "1" in text:
+    if "0110" in text or "0111" in text:
         for match in _BINARY_RUN.finditer(text):
             variants.append("".join(chr(int(b, 2)) for b in match.group().split() if len(b) == 8))
     if "%" in text:
@@ -251,9 +258,10 @@ def decoded_variants(text: str) -> list[str]:
             m.group().encode().decode("unicode_escape", "ignore")
             for m in _UNICODE_ESCAPES.finditer(text)
         )
-    tags = [chr(ord(c) - 0xE0000) for c in text if 0xE0020 <= ord(c) <= 0xE007E]
-    if len(tags) >= 8:
-        variants.append("".join(tags))
+    if not text.isascii() and _TAG_CHARACTER.search(text):
+        tags = "".join(chr(ord(c) - 0xE0000) for c in text if 0xE0020 <= ord(c) <= 0xE007E)
+        if len(tags) >= 8:
+            variants.append(tags)
     if len(text) <= _SHORT_TEXT:
         variants += [text.translate(_ROT13), text[::-1], text.translate(_LEET)]
     return variants
@@ -261,11 +269,38 @@ def decoded_variants(text: str) -> list[str]:
 
 def _matching_families(text: str) -> dict[str, tuple[str, float]]:
     lowered = text.lower()
-    return {
-        family: (category, weight)
-        for family, (category, weight, pattern) in _RULES.items()
-        if any(map(lowered.__contains__, _TRIGGERS[family])) and pattern.search(text)
-    }
+    tokens = set(words(text))
+    fired = {}
+    for family, (category, weight, pattern) in _RULES.items():
+        substrings = _TRIGGER_SUBSTRINGS.get(family)
+        if substrings is not None:
+            hit = any(map(lowered.__contains__, substrings)) and pattern.search(text)
+        else:
+            near = tokens & _TRIGGERS[family]
+            hit = bool(near) and _search_near(pattern, text, lowered, near)
+        if hit:
+            fired[family] = (category, weight)
+    return fired
+
+
+def _search_near(pattern: re.Pattern[str], text: str, lowered: str, near: set[str]) -> bool:
+    """Search ``pattern`` within ``_WINDOW`` characters of the trigger words only."""
+    if len(text) <= 2 * _WINDOW:
+        return pattern.search(text) is not None
+    spans = []
+    for word in near:
+        position = lowered.find(word)
+        while position >= 0 and len(spans) < _MAX_WINDOWS:
+            spans.append((max(0, position - _WINDOW), position + len(word) + _WINDOW))
+            position = lowered.find(word, position + 1)
+    spans.sort()
+    merged = [list(spans[0])]
+    for start, end in spans[1:]:
+        if start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return any(pattern.search(text, start, end) for start, end in merged)
 
 
 def injection_families(text: str) -> dict[str, tuple[str, float]]:
