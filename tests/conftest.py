@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from ai_incidents import AIIncidentsInstrumentor, Interaction, add_listener, remove_listener
 from ai_incidents.config import reload_settings
+from ai_incidents.evaluation.runner import reset_slow_runner
 from ai_incidents.semconv import INSTRUMENTATION_SCOPE
 from ai_incidents.testing import ProviderServer
 
@@ -92,6 +93,7 @@ def telemetry(_instrumented: Telemetry) -> Iterator[Telemetry]:
     reload_settings({})
     yield _instrumented
     reload_settings({})
+    reset_slow_runner()
 
 
 @pytest.fixture

@@ -20,6 +20,17 @@ AI_INCIDENTS_CAPTURE_MAX_BODY_BYTES = "AI_INCIDENTS_CAPTURE_MAX_BODY_BYTES"
 AI_INCIDENTS_FEATURE = "AI_INCIDENTS_FEATURE"
 AI_INCIDENTS_STORE = "AI_INCIDENTS_STORE"
 AI_INCIDENTS_EVALUATORS_DISABLED = "AI_INCIDENTS_EVALUATORS_DISABLED"
+AI_INCIDENTS_EVALUATOR_THRESHOLDS = "AI_INCIDENTS_EVALUATOR_THRESHOLDS"
+AI_INCIDENTS_EVALUATOR_BUDGET_MS = "AI_INCIDENTS_EVALUATOR_BUDGET_MS"
+AI_INCIDENTS_RETRIEVAL_MAX_AGE_S = "AI_INCIDENTS_RETRIEVAL_MAX_AGE_S"
+AI_INCIDENTS_JUDGE_URL = "AI_INCIDENTS_JUDGE_URL"
+AI_INCIDENTS_JUDGE_MODEL = "AI_INCIDENTS_JUDGE_MODEL"
+AI_INCIDENTS_JUDGE_API_KEY = "AI_INCIDENTS_JUDGE_API_KEY"
+AI_INCIDENTS_JUDGE_RUBRIC = "AI_INCIDENTS_JUDGE_RUBRIC"
+AI_INCIDENTS_JUDGE_SAMPLE_RATE = "AI_INCIDENTS_JUDGE_SAMPLE_RATE"
+AI_INCIDENTS_JUDGE_TIMEOUT_S = "AI_INCIDENTS_JUDGE_TIMEOUT_S"
+AI_INCIDENTS_JUDGE_CONCURRENCY = "AI_INCIDENTS_JUDGE_CONCURRENCY"
+AI_INCIDENTS_JUDGE_BUDGET_PER_MINUTE = "AI_INCIDENTS_JUDGE_BUDGET_PER_MINUTE"
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = (
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 )
@@ -55,6 +66,17 @@ class Settings:
     feature: str | None = None
     store: str = _DEFAULT_STORE
     evaluators_disabled: frozenset[str] = frozenset()
+    evaluator_thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    evaluator_budget_ms: float = 20.0
+    retrieval_max_age_s: float = 180 * 86400.0
+    judge_url: str | None = None
+    judge_model: str = "gpt-4o-mini"
+    judge_api_key: str | None = dataclasses.field(default=None, repr=False)
+    judge_rubric: str | None = None
+    judge_sample_rate: float = 0.1
+    judge_timeout_s: float = 30.0
+    judge_concurrency: int = 2
+    judge_budget_per_minute: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +93,27 @@ class Settings:
                 name.strip()
                 for name in env.get(AI_INCIDENTS_EVALUATORS_DISABLED, "").split(",")
                 if name.strip()
+            ),
+            evaluator_thresholds=_parse_thresholds(env),
+            evaluator_budget_ms=_parse_float(
+                env, AI_INCIDENTS_EVALUATOR_BUDGET_MS, cls.evaluator_budget_ms
+            ),
+            retrieval_max_age_s=_parse_float(
+                env, AI_INCIDENTS_RETRIEVAL_MAX_AGE_S, cls.retrieval_max_age_s
+            ),
+            judge_url=env.get(AI_INCIDENTS_JUDGE_URL) or None,
+            judge_model=env.get(AI_INCIDENTS_JUDGE_MODEL) or cls.judge_model,
+            judge_api_key=env.get(AI_INCIDENTS_JUDGE_API_KEY) or None,
+            judge_rubric=env.get(AI_INCIDENTS_JUDGE_RUBRIC) or None,
+            judge_sample_rate=min(
+                1.0, _parse_float(env, AI_INCIDENTS_JUDGE_SAMPLE_RATE, cls.judge_sample_rate)
+            ),
+            judge_timeout_s=_parse_float(env, AI_INCIDENTS_JUDGE_TIMEOUT_S, cls.judge_timeout_s),
+            judge_concurrency=_parse_positive_int(
+                env, AI_INCIDENTS_JUDGE_CONCURRENCY, cls.judge_concurrency
+            ),
+            judge_budget_per_minute=_parse_float(
+                env, AI_INCIDENTS_JUDGE_BUDGET_PER_MINUTE, cls.judge_budget_per_minute
             ),
         )
 
@@ -89,6 +132,8 @@ def get_settings() -> Settings:
 def configure(**changes: Any) -> Settings:
     """Change settings in code; keyword names are the lower-case ``AI_INCIDENTS_*`` names."""
     global _settings
+    if "evaluator_thresholds" in changes:
+        changes["evaluator_thresholds"] = dict(changes["evaluator_thresholds"])
     if "evaluators_disabled" in changes:
         changes["evaluators_disabled"] = frozenset(changes["evaluators_disabled"])
     if isinstance(changes.get("capture_content"), str):
@@ -129,6 +174,36 @@ def _parse_positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         _logger.warning("%s=%r is not a positive integer; using %d", name, raw, default)
         return default
     return value
+
+
+def _parse_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        _logger.warning("%s=%r is not a non-negative number; using %s", name, raw, default)
+        return default
+    return value
+
+
+def _parse_thresholds(env: Mapping[str, str]) -> dict[str, float]:
+    """``name=value,name=value`` into a mapping; bad pairs log and are skipped."""
+    thresholds = {}
+    for pair in env.get(AI_INCIDENTS_EVALUATOR_THRESHOLDS, "").split(","):
+        if not pair.strip():
+            continue
+        name, _, value = pair.partition("=")
+        try:
+            thresholds[name.strip()] = float(value)
+        except ValueError:
+            _logger.warning(
+                "%s: %r is not name=number; skipped", AI_INCIDENTS_EVALUATOR_THRESHOLDS, pair
+            )
+    return thresholds
 
 
 def _parse_content_capture(env: Mapping[str, str]) -> ContentCapture:

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 import numpy as np
 
 from ai_incidents.capture.interaction import Interaction
-from ai_incidents.evaluation.base import EvaluationResult
+from ai_incidents.evaluation.base import EvaluationResult, threshold
 from ai_incidents.evaluation.features import linear_score
 from ai_incidents.evaluation.text import words
 
@@ -214,14 +214,14 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 _BASE32_RUN = re.compile(r"[A-Z2-7]{24,}=*")
 _HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
 _BINARY_RUN = re.compile(r"(?:[01]{8}\s?){6,}")
-_URL_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2}[^%\s]{0,12}){3,}")
+_URL_ESCAPES = re.compile(r"[^%\s]{0,16}(?:%[0-9A-Fa-f]{2}[^%\s]{0,16}){3,}")
 _UNICODE_ESCAPES = re.compile(r"(?:\\u[0-9a-fA-F]{4}){4,}")
 _ROT13 = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
     "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
 )
 _TAG_CHARACTER = re.compile("[\U000e0020-\U000e007e]")
-_LEET = str.maketrans("013457@$", "oleastas")
+_LEET = str.maketrans("013457@$", "oieastas")
 _SHORT_TEXT = 600
 
 
@@ -342,7 +342,7 @@ def injection_risk(text: str) -> tuple[float, str | None, str]:
     model = InjectionModel.shipped()
     probability = model.probability(text)
     reasons = [f"model p={probability:.2f}"] + [f"rule {family}" for family in sorted(fired)]
-    if rule_score == 0.0 and probability < model.threshold:
+    if rule_score == 0.0 and probability < threshold("prompt_injection", model.threshold):
         return max(rule_score, probability * 0.5), None, ", ".join(reasons)
     categories = {c for c, _ in fired.values()}
     flag = "jailbreak" if categories == {"jailbreak"} else "prompt_injection"
@@ -353,6 +353,7 @@ class PromptInjectionEvaluator:
     """Prompt injection and jailbreak attempts in the latest user message."""
 
     name = "prompt_injection"
+    reads = ("input",)
     aspect = "safety"
     cost = "fast"
 

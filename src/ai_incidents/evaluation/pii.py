@@ -15,7 +15,7 @@ from ai_incidents.evaluation.base import EvaluationResult
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b")
 _DIGIT = re.compile(r"\d")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.IGNORECASE)
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F:]{1,19}(?![\w:])")
+_IPV6 = re.compile(r"(?<![\w:])[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}(?![\w:])")
 # One pass finds every run of digits with separators; each run is then classified.
 _NUMBER_RUN = re.compile(r"[+(]?\d[\d ().+-]{5,30}\d(?:\s*(?:x|ext\.?)\s*\d{1,5})?")
 _CARD = re.compile(r"(?:\d[ -]?){11,18}\d")
@@ -184,6 +184,7 @@ class PIIEvaluator:
     """PII in the answer: email, phone, credit card (Luhn), IBAN (mod 97), US SSN, IP."""
 
     name = "pii"
+    reads = ("output",)
     aspect = "safety"
     cost = "fast"
 
@@ -201,6 +202,7 @@ class SecretsEvaluator:
     """Secrets in the answer: provider API keys, private keys, JWTs, passwords in URLs."""
 
     name = "secrets"
+    reads = ("output",)
     aspect = "safety"
     cost = "fast"
 

@@ -8,7 +8,7 @@ import re
 
 from ai_incidents import semconv
 from ai_incidents.capture.interaction import Interaction
-from ai_incidents.evaluation.base import EvaluationResult
+from ai_incidents.evaluation.base import EvaluationResult, threshold
 from ai_incidents.evaluation.text import (
     content_words,
     ngrams,
@@ -38,6 +38,7 @@ def _result(name: str, score: float, flag: str | None, explanation: str) -> Eval
 
 class EmptyAnswerEvaluator:
     name, aspect, cost = "empty_answer", "quality", "fast"
+    reads = ("output",)
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
         if interaction.operation != semconv.OPERATION_CHAT or interaction.error_type:
@@ -49,6 +50,7 @@ class EmptyAnswerEvaluator:
 
 class TruncationEvaluator:
     name, aspect, cost = "truncation", "quality", "fast"
+    reads = ("output", "metadata")
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
         if interaction.operation != semconv.OPERATION_CHAT or interaction.error_type:
@@ -62,6 +64,7 @@ class TruncationEvaluator:
 
 class RefusalEvaluator:
     name, aspect, cost = "refusal", "quality", "fast"
+    reads = ("output",)
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
         text = interaction.output_text
@@ -76,6 +79,9 @@ class RepetitionEvaluator:
     """Degenerate repetition: the share of repeated word 4-grams in the answer."""
 
     name, aspect, cost = "repetition", "quality", "fast"
+    reads = ("output",)
+    threshold = 0.3
+    """Share of repeated 4-grams above which the answer is flagged."""
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
         tokens = words(interaction.output_text)
@@ -83,7 +89,7 @@ class RepetitionEvaluator:
             return None
         repeated = 1.0 - len(ngrams(tokens, 4)) / (len(tokens) - 3)
         score = max(0.0, 1.0 - 2.0 * repeated)
-        flag = "repetitive" if repeated > 0.3 else None
+        flag = "repetitive" if repeated > threshold(self.name, self.threshold) else None
         return _result(self.name, score, flag, f"{repeated:.0%} of 4-grams repeat")
 
 
@@ -91,6 +97,7 @@ class GroundednessEvaluator:
     """Share of the answer's sentences whose content words mostly appear in the documents."""
 
     name, aspect, cost = "groundedness", "quality", "fast"
+    reads = ("output", "retrieval")
     threshold = 0.5
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
@@ -103,7 +110,7 @@ class GroundednessEvaluator:
             return None
         supported = sum(overlap(claim, context) >= 0.5 for claim in claims)
         score = supported / len(claims)
-        flag = "ungrounded" if score < self.threshold else None
+        flag = "ungrounded" if score < threshold(self.name, self.threshold) else None
         return _result(self.name, score, flag, f"{supported} of {len(claims)} claims supported")
 
 
@@ -111,6 +118,7 @@ class RelevanceEvaluator:
     """How much of the question's content the answer addresses (lexical overlap)."""
 
     name, aspect, cost = "answer_relevance", "quality", "fast"
+    reads = ("input", "output")
     threshold = 0.2
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
@@ -119,12 +127,13 @@ class RelevanceEvaluator:
         if len(question) < 2 or not answer:
             return None
         score = min(1.0, 2.0 * overlap(question, answer))
-        flag = "irrelevant" if score < self.threshold else None
+        flag = "irrelevant" if score < threshold(self.name, self.threshold) else None
         return _result(self.name, score, flag, f"{score:.2f} of the question addressed")
 
 
 class JSONValidityEvaluator:
     name, aspect, cost = "json_validity", "quality", "fast"
+    reads = ("output", "metadata")
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
         asked = interaction.request_params.get(semconv.GEN_AI_OUTPUT_TYPE) == "json"
@@ -157,6 +166,7 @@ def guess_language(text: str) -> str | None:
 
 class LanguageMismatchEvaluator:
     name, aspect, cost = "language_match", "quality", "fast"
+    reads = ("input", "output")
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
         asked = guess_language(interaction.last_user_text)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import time
 
 from ai_incidents.capture.interaction import Interaction
-from ai_incidents.evaluation.base import EvaluationResult
+from ai_incidents.config import get_settings
+from ai_incidents.evaluation.base import EvaluationResult, threshold
 from ai_incidents.evaluation.text import content_words, overlap
-
-_DEFAULT_MAX_AGE_S = 180 * 86400.0
 
 
 class _RetrievalEvaluator:
     aspect = "retrieval"
     cost = "fast"
     name = "retrieval"
+    reads = ("retrieval",)
 
     def _result(self, score: float, flag: str | None, explanation: str) -> EvaluationResult:
         return EvaluationResult(self.name, "retrieval", score, flag or "ok", flag, explanation)
@@ -46,15 +46,17 @@ class RetrievalRelevanceEvaluator(_RetrievalEvaluator):
             return None
         relevances = [overlap(query, content_words(d.text)) for d in retrieval.documents]
         score = max(relevances)
-        flag = "low_relevance" if score < self.threshold else None
-        return self._result(score, flag, f"best document covers {score:.0%} of the query")
+        flag = "low_relevance" if score < threshold(self.name, self.threshold) else None
+        each = ", ".join(f"{r:.2f}" for r in relevances)
+        return self._result(score, flag, f"query coverage per document: {each}")
 
 
 class StalenessEvaluator(_RetrievalEvaluator):
     name = "retrieval_staleness"
 
-    def __init__(self, max_age_s: float = _DEFAULT_MAX_AGE_S) -> None:
+    def __init__(self, max_age_s: float | None = None) -> None:
         self.max_age_s = max_age_s
+        """Oldest acceptable document age; None: ``AI_INCIDENTS_RETRIEVAL_MAX_AGE_S``."""
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
         retrieval = interaction.retrieval
@@ -63,10 +65,11 @@ class StalenessEvaluator(_RetrievalEvaluator):
         age = retrieval.max_age_s(time.time())
         if age is None:
             return None
-        if age > self.max_age_s:
+        max_age = self.max_age_s or get_settings().retrieval_max_age_s
+        if age > max_age:
             days = age / 86400
             return self._result(0.0, "stale", f"oldest document is {days:.0f} days old")
-        return self._result(1.0 - age / self.max_age_s, None, "")
+        return self._result(1.0 - age / max_age, None, "")
 
 
 class DuplicateDocumentsEvaluator(_RetrievalEvaluator):

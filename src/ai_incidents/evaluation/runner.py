@@ -23,8 +23,9 @@ from opentelemetry.trace import Span
 from ai_incidents import semconv
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.config import get_settings
-from ai_incidents.evaluation.base import EvaluationResult, Evaluator
+from ai_incidents.evaluation.base import EvaluationResult, Evaluator, event_attributes
 from ai_incidents.evaluation.injection import PromptInjectionEvaluator
+from ai_incidents.evaluation.judge import DEFAULT_RUBRIC, LLMJudgeEvaluator
 from ai_incidents.evaluation.leakage import SystemPromptLeakEvaluator, ToxicityEvaluator
 from ai_incidents.evaluation.pii import PIIEvaluator, SecretsEvaluator
 from ai_incidents.evaluation.quality import (
@@ -43,6 +44,7 @@ from ai_incidents.evaluation.retrieval_checks import (
     RetrievalRelevanceEvaluator,
     StalenessEvaluator,
 )
+from ai_incidents.evaluation.slow import SlowEvaluationRunner
 
 _logger = logging.getLogger(__name__)
 
@@ -82,32 +84,52 @@ def builtin_evaluators() -> list[Evaluator]:
 
 
 class EvaluatorRegistry:
-    """The evaluators in force: built-ins plus the user's, by unique name."""
+    """The evaluators in force: built-ins plus the user's, by unique name.
+
+    Fast evaluators run inline before the span ends; slow ones in the ``SlowEvaluationRunner``.
+    A fast evaluator that overruns ``AI_INCIDENTS_EVALUATOR_BUDGET_MS`` three times in a row is
+    moved off the request path (demoted to slow) with a warning.
+    """
+
+    strikes_to_demote = 3
 
     def __init__(self, evaluators: Iterable[Evaluator] = ()) -> None:
         self._lock = threading.Lock()
         self._evaluators: dict[str, Evaluator] = {e.name: e for e in evaluators}
+        self._strikes: dict[str, int] = {}
+        self.demoted: set[str] = set()
         self.errors = 0
 
     def register(self, evaluator: Evaluator) -> None:
         """Add ``evaluator``, replacing any of the same name."""
-        if not isinstance(evaluator, Evaluator):
+        if not isinstance(evaluator, Evaluator) or evaluator.cost not in ("fast", "slow"):
             raise TypeError(f"{evaluator!r} lacks name, aspect, cost or evaluate()")
         with self._lock:
             self._evaluators = {**self._evaluators, evaluator.name: evaluator}
+            self.demoted.discard(evaluator.name)
 
     def unregister(self, name: str) -> None:
         with self._lock:
             self._evaluators = {k: v for k, v in self._evaluators.items() if k != name}
 
     def fast(self) -> list[Evaluator]:
-        disabled = get_settings().evaluators_disabled
+        disabled = get_settings().evaluators_disabled | self.demoted
         return [e for e in self._evaluators.values() if e.cost == "fast" and e.name not in disabled]
+
+    def slow(self) -> list[Evaluator]:
+        disabled = get_settings().evaluators_disabled
+        return [
+            e
+            for e in self._evaluators.values()
+            if (e.cost == "slow" or e.name in self.demoted) and e.name not in disabled
+        ]
 
     def run(self, interaction: Interaction) -> list[EvaluationResult]:
         """Every fast evaluator's result; one that raises becomes an ``error`` result."""
+        budget_s = get_settings().evaluator_budget_ms / 1000
         results = []
         for evaluator in self.fast():
+            started = time.perf_counter()
             try:
                 result = evaluator.evaluate(interaction)
             except Exception as error:
@@ -116,12 +138,67 @@ class EvaluatorRegistry:
                 result = EvaluationResult(
                     evaluator.name, evaluator.aspect, 0.0, "error", None, type(error).__name__
                 )
+            self._account(evaluator.name, time.perf_counter() - started, budget_s)
             if result is not None:
                 results.append(result)
         return results
 
+    def _account(self, name: str, elapsed_s: float, budget_s: float) -> None:
+        if elapsed_s <= budget_s:
+            self._strikes.pop(name, None)
+            return
+        strikes = self._strikes.get(name, 0) + 1
+        self._strikes[name] = strikes
+        if strikes >= self.strikes_to_demote:
+            self.demoted.add(name)
+            _logger.warning(
+                "evaluator %s took %.0f ms, over its %.0f ms budget %d times: moved off the "
+                "request path", name, elapsed_s * 1000, budget_s * 1000, strikes,
+            )  # fmt: skip
+
 
 evaluators = EvaluatorRegistry(builtin_evaluators())
+_slow_runner: SlowEvaluationRunner | None = None
+_slow_runner_lock = threading.Lock()
+
+
+def slow_runner() -> SlowEvaluationRunner | None:
+    """The background runner, started on first need: when a judge is configured
+    (``AI_INCIDENTS_JUDGE_URL``) or a slow evaluator is registered."""
+    global _slow_runner
+    settings = get_settings()
+    if settings.judge_url and "llm_judge" not in {e.name for e in evaluators.slow()}:
+        evaluators.register(
+            LLMJudgeEvaluator(
+                settings.judge_url,
+                settings.judge_model,
+                api_key=settings.judge_api_key,
+                rubric=settings.judge_rubric or DEFAULT_RUBRIC,
+                timeout_s=settings.judge_timeout_s,
+            )
+        )
+    if _slow_runner is None and evaluators.slow():
+        with _slow_runner_lock:
+            if _slow_runner is None:
+                _slow_runner = SlowEvaluationRunner(
+                    evaluators.slow,
+                    sample_rate=settings.judge_sample_rate,
+                    concurrency=settings.judge_concurrency,
+                    budget_per_minute=settings.judge_budget_per_minute,
+                    timeout_s=settings.judge_timeout_s,
+                )
+    return _slow_runner
+
+
+def reset_slow_runner() -> None:
+    """Stop the background runner and forget the configured judge; the next need starts
+    them again with the settings then in force."""
+    global _slow_runner
+    with _slow_runner_lock:
+        runner, _slow_runner = _slow_runner, None
+    evaluators.unregister("llm_judge")
+    if runner is not None:
+        runner.shutdown()
 
 
 def evaluate_interaction(interaction: Interaction, span: Span) -> None:
@@ -129,23 +206,16 @@ def evaluate_interaction(interaction: Interaction, span: Span) -> None:
     if not get_settings().enabled:
         return
     started = time.perf_counter()
+    inline = {evaluator.name for evaluator in evaluators.fast()}
     results = evaluators.run(interaction)
     span.set_attributes(span_attributes(interaction, results))
     for result in results:
         if result.label == "error" or result.flag is not None or result.aspect != "safety":
             span.add_event(semconv.GEN_AI_EVALUATION_RESULT, event_attributes(result))
+    runner = slow_runner()
+    if runner is not None:
+        runner.submit(interaction, skip=inline)
     _logger.debug("evaluated in %.0f µs", (time.perf_counter() - started) * 1e6)
-
-
-def event_attributes(result: EvaluationResult) -> dict[str, str | float]:
-    attributes: dict[str, str | float] = {
-        semconv.GEN_AI_EVALUATION_NAME: result.name,
-        semconv.GEN_AI_EVALUATION_SCORE_VALUE: result.score,
-        semconv.GEN_AI_EVALUATION_SCORE_LABEL: result.label,
-    }
-    if result.explanation:
-        attributes[semconv.GEN_AI_EVALUATION_EXPLANATION] = result.explanation
-    return attributes
 
 
 def span_attributes(interaction: Interaction, results: list[EvaluationResult]) -> dict[str, object]:
