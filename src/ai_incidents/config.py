@@ -23,6 +23,14 @@ AI_INCIDENTS_EVALUATORS_DISABLED = "AI_INCIDENTS_EVALUATORS_DISABLED"
 AI_INCIDENTS_EVALUATOR_THRESHOLDS = "AI_INCIDENTS_EVALUATOR_THRESHOLDS"
 AI_INCIDENTS_EVALUATOR_BUDGET_MS = "AI_INCIDENTS_EVALUATOR_BUDGET_MS"
 AI_INCIDENTS_RETRIEVAL_MAX_AGE_S = "AI_INCIDENTS_RETRIEVAL_MAX_AGE_S"
+AI_INCIDENTS_INCIDENT_COOLDOWN_S = "AI_INCIDENTS_INCIDENT_COOLDOWN_S"
+AI_INCIDENTS_LOW_QUALITY_THRESHOLD = "AI_INCIDENTS_LOW_QUALITY_THRESHOLD"
+AI_INCIDENTS_DRIFT_WINDOW = "AI_INCIDENTS_DRIFT_WINDOW"
+AI_INCIDENTS_DRIFT_PSI_THRESHOLD = "AI_INCIDENTS_DRIFT_PSI_THRESHOLD"
+AI_INCIDENTS_DRIFT_REFERENCE = "AI_INCIDENTS_DRIFT_REFERENCE"
+AI_INCIDENTS_ANOMALY_Z = "AI_INCIDENTS_ANOMALY_Z"
+AI_INCIDENTS_MAX_KEYS = "AI_INCIDENTS_MAX_KEYS"
+AI_INCIDENTS_POPULATION_INTERVAL_S = "AI_INCIDENTS_POPULATION_INTERVAL_S"
 AI_INCIDENTS_JUDGE_URL = "AI_INCIDENTS_JUDGE_URL"
 AI_INCIDENTS_JUDGE_MODEL = "AI_INCIDENTS_JUDGE_MODEL"
 AI_INCIDENTS_JUDGE_API_KEY = "AI_INCIDENTS_JUDGE_API_KEY"
@@ -69,6 +77,14 @@ class Settings:
     evaluator_thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
     evaluator_budget_ms: float = 20.0
     retrieval_max_age_s: float = 180 * 86400.0
+    incident_cooldown_s: float = 600.0
+    low_quality_threshold: float = 0.5
+    drift_window: int = 200
+    drift_psi_threshold: float = 0.25
+    drift_reference: str = "rolling"
+    anomaly_z: float = 6.0
+    max_keys: int = 1000
+    population_interval_s: float = 60.0
     judge_url: str | None = None
     judge_model: str = "gpt-4o-mini"
     judge_api_key: str | None = dataclasses.field(default=None, repr=False)
@@ -100,6 +116,24 @@ class Settings:
             ),
             retrieval_max_age_s=_parse_float(
                 env, AI_INCIDENTS_RETRIEVAL_MAX_AGE_S, cls.retrieval_max_age_s
+            ),
+            incident_cooldown_s=_parse_float(
+                env, AI_INCIDENTS_INCIDENT_COOLDOWN_S, cls.incident_cooldown_s
+            ),
+            low_quality_threshold=_parse_float(
+                env, AI_INCIDENTS_LOW_QUALITY_THRESHOLD, cls.low_quality_threshold
+            ),
+            drift_window=_parse_positive_int(env, AI_INCIDENTS_DRIFT_WINDOW, cls.drift_window),
+            drift_psi_threshold=_parse_float(
+                env, AI_INCIDENTS_DRIFT_PSI_THRESHOLD, cls.drift_psi_threshold
+            ),
+            drift_reference=_parse_choice(
+                env, AI_INCIDENTS_DRIFT_REFERENCE, ("rolling", "pinned"), cls.drift_reference
+            ),
+            anomaly_z=_parse_float(env, AI_INCIDENTS_ANOMALY_Z, cls.anomaly_z),
+            max_keys=_parse_positive_int(env, AI_INCIDENTS_MAX_KEYS, cls.max_keys),
+            population_interval_s=_parse_float(
+                env, AI_INCIDENTS_POPULATION_INTERVAL_S, cls.population_interval_s
             ),
             judge_url=env.get(AI_INCIDENTS_JUDGE_URL) or None,
             judge_model=env.get(AI_INCIDENTS_JUDGE_MODEL) or cls.judge_model,
@@ -188,6 +222,16 @@ def _parse_float(env: Mapping[str, str], name: str, default: float) -> float:
         _logger.warning("%s=%r is not a non-negative number; using %s", name, raw, default)
         return default
     return value
+
+
+def _parse_choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        _logger.warning("%s=%r is not one of %s; using %s", name, raw, ", ".join(choices), default)
+        return default
+    return raw
 
 
 def _parse_thresholds(env: Mapping[str, str]) -> dict[str, float]:

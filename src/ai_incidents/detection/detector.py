@@ -1,0 +1,375 @@
+"""Turns observations of LLM calls into incident candidates.
+
+State is kept per (feature, model) key, bounded by an LRU with counted evictions. Every
+update is O(1) (a window's drift statistics are O(bins), once per window).
+
+Decision policy (configurable thresholds in ``DetectionConfig``):
+
+- a safety violation alerts at once, on its span;
+- two or more signals on one request alert, on its span;
+- two or more signals elevated together in a key's recent window alert for the population;
+- drift, model regression and a sustained storm of negative feedback alert for the
+  population on their own.
+
+Severity: safety leaks of secrets, PII or the system prompt are ``critical``; other injection
+attempts ``high``. Population incidents scale with the share of affected requests in the
+window (``high`` from 50 %, ``medium`` from 20 %, else ``low``), and ``critical`` from 80 % over
+at least 50 requests. A model regression is ``high`` when the mean quality drops by at least
+0.2, else ``medium``; quality or safety drift with PSI of at least 0.25 is ``medium``, other
+drift ``low``. Two signals on one request are ``low``, three or more ``medium``.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+from collections.abc import Iterator
+
+from ai_incidents.detection.anomaly import RateMonitor, RobustAnomalyDetector, log_scale
+from ai_incidents.detection.drift import Binning, DriftMonitor, PageHinkley
+from ai_incidents.detection.observation import Observation
+from ai_incidents.detection.regression import RegressionTracker
+from ai_incidents.incidents.model import Candidate, Severity, SpanRef
+
+_INJECTION_CATEGORIES = frozenset({"prompt_injection", "jailbreak", "system_prompt_leak"})
+_LEAK_CATEGORIES = frozenset({"system_prompt_leak", "secret", "pii"})
+_SCORE_BINS = Binning(0.0, 1.0001, 20)
+_LOG_BINS = Binning(0.0, 14.0, 28)
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectionConfig:
+    """Detection thresholds and sizes, with their defaults."""
+
+    low_quality_threshold: float = 0.5
+    drift_window: int = 200
+    drift_psi_threshold: float = 0.25
+    drift_reference: str = "rolling"
+    """``rolling`` (the reference follows slowly) or ``pinned`` (the first window stays)."""
+    anomaly_z: float = 6.0
+    max_keys: int = 1000
+    population_interval_s: float = 60.0
+    regression_min_samples: int = 30
+    regression_min_drop: float = 0.1
+    feedback_min_count: int = 10
+    feedback_negative_share: float = 0.5
+
+
+class _KeyState:
+    """Streaming state of one (feature, model)."""
+
+    def __init__(self, config: DetectionConfig) -> None:
+        rolling = config.drift_reference != "pinned"
+
+        def monitor(binning: Binning) -> DriftMonitor:
+            return DriftMonitor(binning, config.drift_window, config.drift_psi_threshold, rolling)
+
+        self.drift = {
+            "quality_score": monitor(_SCORE_BINS),
+            "safety_score": monitor(_SCORE_BINS),
+            "retrieval_relevance": monitor(_SCORE_BINS),
+            "answer_length": monitor(_LOG_BINS),
+            "latency": monitor(_LOG_BINS),
+            "tokens": monitor(_LOG_BINS),
+        }
+        self.quality_change = PageHinkley(threshold=8.0)
+        self.anomalies = {
+            name: RobustAnomalyDetector(threshold=config.anomaly_z)
+            for name in ("latency", "time_to_first_chunk", "input_tokens", "output_tokens")
+        }
+        self.errors = RateMonitor()
+        self.rates = {
+            signal: RateMonitor()
+            for signal in ("low_quality", "context_issue", "anomaly_detected", "safety_violation")
+        }
+        self.window = collections.deque(maxlen=config.drift_window)
+        self.drift_countdown = 0
+        """Observations left during which a detected drift counts as an elevated signal."""
+        self.examples: collections.deque[SpanRef] = collections.deque(maxlen=5)
+
+
+class Detector:
+    """Feed it observations (``observe``) and feedback (``observe_feedback``); it returns the
+    incident candidates they cause."""
+
+    def __init__(self, config: DetectionConfig | None = None) -> None:
+        self.config = config or DetectionConfig()
+        self._keys: collections.OrderedDict[tuple[str, str], _KeyState] = collections.OrderedDict()
+        self.evicted_keys = 0
+        self.regression = RegressionTracker(
+            min_samples=self.config.regression_min_samples, min_drop=self.config.regression_min_drop
+        )
+        self._last_population: dict[str, float] = {}
+        self._responses: collections.OrderedDict[str, tuple[str, str, tuple[str, ...]]] = (
+            collections.OrderedDict()
+        )
+        self._feedback: dict[str, collections.deque[bool]] = {}
+
+    def state(self, feature: str, model: str) -> _KeyState:
+        key = (feature, model)
+        state = self._keys.get(key)
+        if state is None:
+            state = self._keys[key] = _KeyState(self.config)
+            while len(self._keys) > self.config.max_keys:
+                self._keys.popitem(last=False)
+                self.evicted_keys += 1
+        else:
+            self._keys.move_to_end(key)
+        return state
+
+    def states(self) -> Iterator[tuple[tuple[str, str], _KeyState]]:
+        return iter(list(self._keys.items()))
+
+    def observe(self, obs: Observation, now: float | None = None) -> list[Candidate]:
+        """The candidates one finished LLM call causes (its own, and its population's)."""
+        now = time.time() if now is None else now
+        state = self.state(obs.feature, obs.model)
+        signals, evidence = self._request_signals(obs, state)
+        state.window.append(bool(signals))
+        if signals:
+            state.examples.append(obs.span)
+        self._remember_response(obs, signals)
+        candidates = self._request_candidates(obs, signals, evidence, now)
+        candidates += self._population_candidates(obs, state, signals, now)
+        return candidates
+
+    def _request_signals(
+        self, obs: Observation, state: _KeyState
+    ) -> tuple[list[str], dict[str, object]]:
+        signals: list[str] = []
+        evidence: dict[str, object] = {}
+        threshold = self.config.low_quality_threshold
+        if obs.quality_flags or (obs.quality_score is not None and obs.quality_score < threshold):
+            signals.append("low_quality")
+            evidence["quality_score"] = obs.quality_score
+            evidence["quality_flags"] = list(obs.quality_flags)
+        if obs.safety_categories:
+            signals.append("safety_violation")
+            evidence["safety_categories"] = list(obs.safety_categories)
+            evidence["safety_score"] = obs.safety_score
+        if obs.retrieval_flags:
+            signals.append("context_issue")
+            evidence["retrieval_flags"] = list(obs.retrieval_flags)
+        anomalous = self._anomalies(obs, state)
+        if anomalous:
+            signals.append("anomaly_detected")
+            evidence["anomalies"] = anomalous
+        for signal, monitor in state.rates.items():
+            monitor.update(signal in signals)
+        self._update_drift(obs, state)
+        return signals, evidence
+
+    def _anomalies(self, obs: Observation, state: _KeyState) -> dict[str, float]:
+        values = {
+            "latency": obs.latency_s * 1000,
+            "time_to_first_chunk": None
+            if obs.time_to_first_chunk_s is None
+            else obs.time_to_first_chunk_s * 1000,
+            "input_tokens": obs.input_tokens,
+            "output_tokens": obs.output_tokens,
+        }
+        found = {}
+        for name, value in values.items():
+            if value is not None and not obs.error:
+                detector = state.anomalies[name]
+                if detector.update(log_scale(float(value))):
+                    found[name] = round(detector.last_z, 2)
+        if state.errors.update(obs.error):
+            found["error_rate"] = round(state.errors.rate, 3)
+        return found
+
+    def _update_drift(self, obs: Observation, state: _KeyState) -> None:
+        values = {
+            "quality_score": obs.quality_score,
+            "safety_score": obs.safety_score,
+            "retrieval_relevance": obs.retrieval_relevance,
+            "answer_length": None if obs.output_tokens is None else log_scale(obs.output_tokens),
+            "latency": log_scale(obs.latency_s * 1000),
+            "tokens": None if obs.input_tokens is None else log_scale(obs.input_tokens),
+        }
+        for name, value in values.items():
+            if value is not None:
+                state.drift[name].update(value)
+        if obs.quality_score is not None:
+            state.quality_change.update(obs.quality_score)
+
+    def _request_candidates(
+        self, obs: Observation, signals: list[str], evidence: dict[str, object], now: float
+    ) -> list[Candidate]:
+        categories = set(obs.safety_categories)
+        if "safety_violation" in signals:
+            injection = bool(categories & _INJECTION_CATEGORIES)
+            leak = bool(categories & _LEAK_CATEGORIES)
+            severity: Severity = "critical" if leak else "high" if injection else "medium"
+            mode = "prompt_injection" if injection else "quality_degradation"
+            return [self._candidate(obs, mode, severity, signals, ",".join(sorted(categories)),
+                                    evidence, now)]  # fmt: skip
+        if len(signals) >= 2:
+            mode = "context_issues" if "context_issue" in signals else "quality_degradation"
+            severity = "medium" if len(signals) >= 3 else "low"
+            return [self._candidate(obs, mode, severity, signals, "+".join(signals), evidence,
+                                    now)]  # fmt: skip
+        return []
+
+    def _candidate(
+        self,
+        obs: Observation,
+        mode: str,
+        severity: Severity,
+        signals: list[str],
+        cause: str,
+        evidence: dict[str, object],
+        now: float,
+    ) -> Candidate:
+        return Candidate(
+            failure_mode=mode,  # type: ignore[arg-type]
+            severity=severity,
+            signals=tuple(signals),
+            feature=obs.feature,
+            model=obs.requested_model,
+            cause=cause,
+            evidence={**evidence, "response_model": obs.model},
+            examples=(obs.span,),
+            detected_at=now,
+        )
+
+    def _population_candidates(
+        self, obs: Observation, state: _KeyState, signals: list[str], now: float
+    ) -> list[Candidate]:
+        found = []
+        drifted = [m for m, monitor in state.drift.items() if monitor.drift_detected]
+        if drifted or state.quality_change.drift_detected:
+            state.drift_countdown = self.config.drift_window
+        elif state.drift_countdown:
+            state.drift_countdown -= 1
+        elevated = [name for name, monitor in state.rates.items() if monitor.elevated]
+        if state.drift_countdown:
+            elevated.append("drift_detected")
+        if len(elevated) >= 2:
+            mode = "context_issues" if "context_issue" in elevated else "quality_degradation"
+            share = sum(state.window) / max(len(state.window), 1)
+            evidence = {name: round(state.rates[name].rate, 3) for name in elevated} | {
+                "affected_share": round(share, 3),
+                "window": len(state.window),
+            }
+            found.append(self._population(obs, state, mode, self._scope_severity(state),
+                                          tuple(elevated), "rates:" + "+".join(sorted(elevated)),
+                                          evidence, now))  # fmt: skip
+        for metric, monitor in state.drift.items():
+            if monitor.drift_detected and monitor.statistics is not None:
+                stats = monitor.statistics
+                severity: Severity = (
+                    "medium"
+                    if metric in ("quality_score", "safety_score") and stats.psi >= 0.25
+                    else "low"
+                )
+                mode = (
+                    "context_issues" if metric == "retrieval_relevance" else "quality_degradation"
+                )
+                evidence = {"metric": metric, **dataclasses.asdict(stats)}
+                found.append(self._population(obs, state, mode, severity, ("drift_detected",),
+                                              f"drift:{metric}", evidence, now))  # fmt: skip
+        if state.quality_change.drift_detected:
+            evidence = {"metric": "quality_score", "detector": "page_hinkley",
+                        "mean_before": round(state.quality_change.mean, 3)}  # fmt: skip
+            found.append(self._population(obs, state, "quality_degradation", "low",
+                                          ("drift_detected",), "change:quality_score", evidence,
+                                          now))  # fmt: skip
+        regression = self.regression.observe(obs.feature, obs.model, obs.quality_score)
+        if regression is not None:
+            severity = "high" if regression["mean_drop"] >= 0.2 else "medium"
+            found.append(self._population(obs, state, "model_regression", severity,
+                                          ("model_regression",),
+                                          f"{regression['model_before']}->{obs.model}",
+                                          regression, now))  # fmt: skip
+        return [c for c in found if c is not None]
+
+    def _scope_severity(self, state: _KeyState) -> Severity:
+        count = len(state.window)
+        share = sum(state.window) / max(count, 1)
+        if share >= 0.8 and count >= 50:
+            return "critical"
+        if share >= 0.5:
+            return "high"
+        return "medium" if share >= 0.2 else "low"
+
+    def _population(
+        self,
+        obs: Observation,
+        state: _KeyState,
+        mode: str,
+        severity: Severity,
+        signals: tuple[str, ...],
+        cause: str,
+        evidence: dict[str, object],
+        now: float,
+    ) -> Candidate | None:
+        """A population candidate, at most once per ``population_interval_s`` per cause."""
+        key = f"{obs.feature}|{obs.model}|{cause}"
+        last = self._last_population.get(key)
+        if last is not None and now - last < self.config.population_interval_s:
+            return None
+        self._last_population[key] = now
+        return Candidate(
+            failure_mode=mode,  # type: ignore[arg-type]
+            severity=severity,
+            signals=signals,
+            feature=obs.feature,
+            model=obs.requested_model,
+            cause=cause,
+            evidence={**evidence, "response_model": obs.model},
+            examples=tuple(state.examples) or (obs.span,),
+            population=True,
+            detected_at=now,
+        )
+
+    def _remember_response(self, obs: Observation, signals: list[str]) -> None:
+        if obs.response_id:
+            self._responses[obs.response_id] = (obs.feature, obs.model, tuple(signals))
+            while len(self._responses) > 10_000:
+                self._responses.popitem(last=False)
+
+    def observe_feedback(
+        self,
+        feature: str,
+        negative: bool,
+        span: SpanRef,
+        response_id: str | None,
+        rated: SpanRef | None,
+        now: float | None = None,
+    ) -> list[Candidate]:
+        """Candidates from a user's feedback: with the rated call's own signals, or a storm."""
+        now = time.time() if now is None else now
+        known = self._responses.get(response_id) if response_id else None
+        model = known[1] if known else "unknown"
+        feature = known[0] if known else feature
+        history = self._feedback.setdefault(feature, collections.deque(maxlen=50))
+        history.append(negative)
+        candidates = []
+        examples = tuple(ref for ref in (rated, span) if ref is not None)
+        if negative and known and known[2]:
+            signals = ("negative_feedback", *known[2])
+            mode = "context_issues" if "context_issue" in signals else "quality_degradation"
+            candidates.append(Candidate(mode, "low", signals, feature, model,  # type: ignore[arg-type]
+                                        "feedback+" + "+".join(known[2]),
+                                        {"response_id": response_id}, examples,
+                                        detected_at=now))  # fmt: skip
+        negatives = sum(history)
+        share = negatives / len(history)
+        if (
+            negative
+            and negatives >= self.config.feedback_min_count
+            and share >= self.config.feedback_negative_share
+        ):
+            key = f"{feature}|feedback_storm"
+            last = self._last_population.get(key)
+            if last is None or now - last >= self.config.population_interval_s:
+                self._last_population[key] = now
+                severity: Severity = "high" if share >= 0.8 else "medium"
+                evidence = {"negative": negatives, "of": len(history), "share": round(share, 3)}
+                candidates.append(Candidate("quality_degradation", severity,
+                                            ("negative_feedback",), feature, model,
+                                            "feedback_storm", evidence, examples,
+                                            population=True, detected_at=now))  # fmt: skip
+        return candidates

@@ -1,0 +1,121 @@
+"""``IncidentSpanProcessor``: detection on every finished span, on the app's thread.
+
+``on_end`` reads the span's attributes, updates the detector's streaming state and keeps
+the resulting candidates in memory for the ``IncidentExporter``: no I/O, O(1) work. Spans
+that are neither LLM calls nor feedback return after one attribute lookup.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from ai_incidents import semconv
+from ai_incidents.detection.detector import DetectionConfig, Detector
+from ai_incidents.detection.observation import Observation
+from ai_incidents.incidents.model import Candidate, SpanRef
+
+_LLM_OPERATIONS = frozenset({semconv.OPERATION_CHAT, semconv.OPERATION_TEXT_COMPLETION})
+_DEFAULT_MAX_PENDING = 10_000
+
+
+class IncidentSpanProcessor(SpanProcessor):
+    """Detects incident signals on LLM and feedback spans; candidates wait for export.
+
+    ``max_pending`` bounds the candidates waiting for their spans to be exported (the
+    oldest are dropped first and counted in ``dropped``).
+    """
+
+    def __init__(
+        self,
+        detector: Detector | None = None,
+        max_pending: int = _DEFAULT_MAX_PENDING,
+        default_feature: str = "unknown",
+    ) -> None:
+        self.detector = detector or Detector(DetectionConfig())
+        self.max_pending = max_pending
+        self.default_feature = default_feature
+        self.dropped = 0
+        self._lock = threading.Lock()
+        self._by_span: collections.OrderedDict[int, list[Candidate]] = collections.OrderedDict()
+        self._population: collections.deque[Candidate] = collections.deque()
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        pass
+
+    def on_end(self, span: ReadableSpan) -> None:
+        attributes = span.attributes or {}
+        operation = attributes.get(semconv.GEN_AI_OPERATION_NAME)
+        if operation in _LLM_OPERATIONS:
+            candidates = self._observe_call(span, attributes)
+        elif span.name == semconv.AI_FEEDBACK:
+            candidates = self._observe_feedback(span, attributes)
+        else:
+            return
+        if candidates:
+            self._keep(span.context.span_id, candidates)
+
+    def _observe_call(self, span: ReadableSpan, attributes) -> list[Candidate]:
+        latency = ((span.end_time or 0) - (span.start_time or 0)) / 1e9
+        observation = Observation.from_span(attributes, _ref(span), latency, self.default_feature)
+        with self._lock:
+            return self.detector.observe(observation)
+
+    def _observe_feedback(self, span: ReadableSpan, attributes) -> list[Candidate]:
+        rated = next((SpanRef(link.context.trace_id, link.context.span_id)
+                      for link in span.links), None)  # fmt: skip
+        with self._lock:
+            return self.detector.observe_feedback(
+                feature=str(attributes.get(semconv.AI_FEATURE_NAME) or self.default_feature),
+                negative=attributes.get(semconv.AI_FEEDBACK_LABEL) == "negative",
+                span=_ref(span),
+                response_id=attributes.get(semconv.GEN_AI_RESPONSE_ID),
+                rated=rated,
+            )
+
+    def _keep(self, span_id: int, candidates: list[Candidate]) -> None:
+        with self._lock:
+            for candidate in candidates:
+                if candidate.population:
+                    self._population.append(candidate)
+                else:
+                    self._by_span.setdefault(span_id, []).append(candidate)
+            while len(self._by_span) + len(self._population) > self.max_pending:
+                if self._by_span:
+                    self.dropped += len(self._by_span.popitem(last=False)[1])
+                else:
+                    self._population.popleft()
+                    self.dropped += 1
+
+    def take_for_span(self, span_id: int) -> list[Candidate]:
+        """The candidates raised on this span, handed over once."""
+        with self._lock:
+            return self._by_span.pop(span_id, [])
+
+    def take_population(self) -> list[Candidate]:
+        """Population-level candidates waiting for export, handed over once."""
+        with self._lock:
+            taken = list(self._population)
+            self._population.clear()
+            return taken
+
+    def take_all(self) -> list[Candidate]:
+        """Every waiting candidate (spans that will not be exported, shutdown)."""
+        with self._lock:
+            taken = [c for cs in self._by_span.values() for c in cs] + list(self._population)
+            self._by_span.clear()
+            self._population.clear()
+            return taken
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def _ref(span: ReadableSpan) -> SpanRef:
+    return SpanRef(span.context.trace_id, span.context.span_id)

@@ -1,0 +1,1 @@
+"""Export: incidents leave the process as span events, incident spans, log events, metrics."""

@@ -1,0 +1,134 @@
+"""The incident pipeline joined to an OpenTelemetry SDK: processor first, exporters wrapped.
+
+``install()`` is what the ``opentelemetry-instrument`` launcher runs (through the
+``opentelemetry_post_instrument`` entry point) after the SDK is configured, and what code
+calls for the same result. Explicit composition works too::
+
+    pipeline = IncidentPipeline()
+    provider.add_span_processor(pipeline.processor)
+    provider.add_span_processor(BatchSpanProcessor(pipeline.wrap(OTLPSpanExporter())))
+"""
+
+from __future__ import annotations
+
+import logging
+
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+
+from ai_incidents.config import Settings, get_settings
+from ai_incidents.detection.detector import DetectionConfig, Detector
+from ai_incidents.detection.processor import IncidentSpanProcessor
+from ai_incidents.export.exporter import IncidentExporter
+from ai_incidents.export.metrics import IncidentMetrics
+from ai_incidents.incidents.store import IncidentStore
+
+_logger = logging.getLogger(__name__)
+
+
+class IncidentPipeline:
+    """Detector, span processor, store and metrics, made from one set of settings."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
+        default_feature: str = "unknown",
+    ) -> None:
+        settings = settings or get_settings()
+        self.detector = Detector(
+            DetectionConfig(
+                low_quality_threshold=settings.low_quality_threshold,
+                drift_window=settings.drift_window,
+                drift_psi_threshold=settings.drift_psi_threshold,
+                drift_reference=settings.drift_reference,
+                anomaly_z=settings.anomaly_z,
+                max_keys=settings.max_keys,
+                population_interval_s=settings.population_interval_s,
+            )
+        )
+        self.processor = IncidentSpanProcessor(
+            self.detector, default_feature=settings.feature or default_feature
+        )
+        self.store = IncidentStore(settings.store, cooldown_s=settings.incident_cooldown_s)
+        self.metrics = IncidentMetrics(self.detector, meter_provider)
+        self.logger_provider = logger_provider
+
+    def wrap(self, exporter: SpanExporter) -> IncidentExporter:
+        """``exporter``, with incidents added to what it sends."""
+        return IncidentExporter(
+            exporter, self.processor, self.store, self.metrics, self.logger_provider
+        )
+
+    def attach(self, provider: TracerProvider) -> int:
+        """Put the processor first in ``provider`` and wrap the exporters of its batch and
+        simple span processors; return how many exporters were wrapped."""
+        multi = provider._active_span_processor
+        wrapped = 0
+        for span_processor in multi._span_processors:
+            if isinstance(span_processor, BatchSpanProcessor):
+                batch = span_processor._batch_processor
+                if not isinstance(batch._exporter, IncidentExporter):
+                    batch._exporter = self.wrap(batch._exporter)
+                    wrapped += 1
+            elif isinstance(span_processor, SimpleSpanProcessor) and not isinstance(
+                span_processor.span_exporter, IncidentExporter
+            ):
+                span_processor.span_exporter = self.wrap(span_processor.span_exporter)
+                wrapped += 1
+        with multi._lock:
+            multi._span_processors = (self.processor, *multi._span_processors)
+        return wrapped
+
+
+_installed: IncidentPipeline | None = None
+
+
+def install(
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+    logger_provider: _logs.LoggerProvider | None = None,
+) -> IncidentPipeline | None:
+    """Join the incident pipeline to the SDK tracer provider (the global one by default)."""
+    global _installed
+    settings = get_settings()
+    if not settings.enabled:
+        return None
+    if _installed is not None and tracer_provider is None:
+        return _installed
+    provider = tracer_provider or trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        _logger.warning(
+            "ai-incidents: no OpenTelemetry SDK tracer provider is set; incidents are off"
+        )
+        return None
+    service = provider.resource.attributes.get("service.name")
+    pipeline = IncidentPipeline(
+        settings,
+        meter_provider or metrics.get_meter_provider(),
+        logger_provider or _logs.get_logger_provider(),
+        default_feature=str(service) if service else "unknown",
+    )
+    try:
+        wrapped = pipeline.attach(provider)
+    except AttributeError:
+        _logger.warning(
+            "ai-incidents: this SDK's span processors have an unknown layout; incidents are"
+            " raised as log events only", exc_info=True,
+        )  # fmt: skip
+        provider.add_span_processor(pipeline.processor)
+        wrapped = 0
+    if wrapped == 0:
+        _logger.warning("ai-incidents: no span exporter to wrap; add pipeline.wrap(exporter)")
+    _installed = pipeline
+    return pipeline
+
+
+def install_from_launcher() -> None:
+    """The ``opentelemetry_post_instrument`` hook: never raises into the app's start-up."""
+    try:
+        install()
+    except Exception:
+        _logger.exception("ai-incidents could not join the OpenTelemetry pipeline")
