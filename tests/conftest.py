@@ -10,15 +10,37 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ai_incidents import AIIncidentsInstrumentor, Interaction, add_listener, remove_listener
-from ai_incidents.config import reload_settings
+from ai_incidents.config import configure, reload_settings
 from ai_incidents.evaluation.runner import reset_slow_runner
+from ai_incidents.pipeline import IncidentPipeline
 from ai_incidents.semconv import INSTRUMENTATION_SCOPE
 from ai_incidents.testing import ProviderServer
+
+
+class _IncidentSlot(SpanProcessor):
+    """The incident processor of the running test, if it uses one."""
+
+    target: SpanProcessor | None = None
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.target is not None:
+            self.target.on_end(span)
+
+
+class _ExporterSlot(SpanExporter):
+    """The in-memory exporter, wrapped by the running test's incident exporter, if any."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self.exporter = exporter
+        self.wrapper: SpanExporter | None = None
+
+    def export(self, spans):
+        return (self.wrapper or self.exporter).export(spans)
 
 
 class Telemetry:
@@ -28,7 +50,10 @@ class Telemetry:
         resource = Resource.create({"service.name": "test-service"})
         self.span_exporter = InMemorySpanExporter()
         self.tracer_provider = TracerProvider(resource=resource)
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))
+        self.incident_slot = _IncidentSlot()
+        self.exporter_slot = _ExporterSlot(self.span_exporter)
+        self.tracer_provider.add_span_processor(self.incident_slot)
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter_slot))
         self.metric_reader = InMemoryMetricReader()
         self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.metric_reader])
         self.log_exporter = InMemoryLogRecordExporter()
@@ -100,3 +125,20 @@ def telemetry(_instrumented: Telemetry) -> Iterator[Telemetry]:
 def server() -> Iterator[ProviderServer]:
     with ProviderServer() as provider:
         yield provider
+
+
+@pytest.fixture
+def incidents(telemetry, tmp_path) -> Iterator[IncidentPipeline]:
+    """An incident pipeline on the instrumented provider, with a fresh store and detector."""
+    configure(store=str(tmp_path / "incidents.sqlite3"), drift_window=50,
+              population_interval_s=3600)  # fmt: skip
+    pipeline = IncidentPipeline(
+        meter_provider=telemetry.meter_provider,
+        logger_provider=telemetry.logger_provider,
+        default_feature="test-service",
+    )
+    telemetry.incident_slot.target = pipeline.processor
+    telemetry.exporter_slot.wrapper = pipeline.wrap(telemetry.span_exporter)
+    yield pipeline
+    telemetry.incident_slot.target = None
+    telemetry.exporter_slot.wrapper = None

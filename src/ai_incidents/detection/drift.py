@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-_EPSILON = 1e-4
+_PSEUDO_COUNT = 0.5
 
 
 class Binning:
@@ -64,12 +64,13 @@ def compare(reference: np.ndarray, current: np.ndarray, binning: Binning) -> Dri
     """PSI, Jensen-Shannon distance (base 2), Kolmogorov-Smirnov statistic and Wasserstein-1
     distance between two histograms over the same bins."""
     n, m = float(reference.sum()), float(current.sum())
-    p = (reference + _EPSILON) / (n + _EPSILON * len(reference))
-    q = (current + _EPSILON) / (m + _EPSILON * len(current))
+    # Half a count in every bin keeps empty bins from dominating PSI and JS (Jeffreys prior).
+    p = (reference + _PSEUDO_COUNT) / (n + _PSEUDO_COUNT * len(reference))
+    q = (current + _PSEUDO_COUNT) / (m + _PSEUDO_COUNT * len(current))
     psi = float(np.sum((q - p) * np.log(q / p)))
     mixture = (p + q) / 2
     js = 0.5 * np.sum(p * np.log2(p / mixture)) + 0.5 * np.sum(q * np.log2(q / mixture))
-    cdf_gap = np.abs(np.cumsum(p) - np.cumsum(q))
+    cdf_gap = np.abs(np.cumsum(reference) / max(n, 1.0) - np.cumsum(current) / max(m, 1.0))
     centers = binning.centers()
     return DriftStatistics(
         psi=psi,
@@ -78,8 +79,8 @@ def compare(reference: np.ndarray, current: np.ndarray, binning: Binning) -> Dri
         wasserstein=float(cdf_gap[:-1].sum() * binning.width),
         reference_count=int(n),
         current_count=int(m),
-        reference_mean=float((p * centers).sum()),
-        current_mean=float((q * centers).sum()),
+        reference_mean=float((reference * centers).sum() / max(n, 1.0)),
+        current_mean=float((current * centers).sum() / max(m, 1.0)),
     )
 
 
@@ -88,8 +89,10 @@ class DriftMonitor:
 
     The first ``window`` observations become the reference. Each later full window of
     ``window`` observations is compared with it (``statistics``) and ``drift_detected`` is
-    set when PSI reaches ``psi_threshold`` (0.25: significant shift; 0.1-0.25 is moderate)
-    or the KS statistic exceeds its critical value at alpha = 0.01. A ``rolling`` reference then
+    set when the shift is both significant (KS statistic over its critical value at
+    alpha = 0.01, which accounts for the sample sizes) and large (PSI at least
+    ``psi_threshold``; the usual bands: under 0.1 none, 0.1-0.25 moderate, over 0.25
+    significant). A ``rolling`` reference then
     blends in the window that was just compared (``reference_decay`` weight for the past);
     a pinned one (``rolling=False``, or ``pin()``) stays as it is.
 
@@ -139,7 +142,7 @@ class DriftMonitor:
         else:
             self.statistics = compare(self.reference, self.current, self.binning)
             stats = self.statistics
-            self.drift_detected = stats.psi >= self.psi_threshold or stats.ks > stats.ks_critical()
+            self.drift_detected = stats.psi >= self.psi_threshold and stats.ks > stats.ks_critical()
             if self.rolling:
                 scale = self.window / max(self.reference.sum(), 1.0)
                 self.reference = self.reference * scale * self.reference_decay + self.current * (

@@ -66,8 +66,7 @@ class IncidentStore:
         self.cooldown_s = cooldown_s
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._transaction() as db:
-            db.executescript(_SCHEMA)
+        self._connection().executescript(_SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -200,7 +199,7 @@ class IncidentStore:
         incident.history = [
             (h["at"], h["status"], h["note"])
             for h in db.execute(
-                "SELECT * FROM status_history WHERE incident_id=? ORDER BY at", (incident_id,)
+                "SELECT * FROM status_history WHERE incident_id=? ORDER BY rowid", (incident_id,)
             )
         ]
         return incident
