@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ai_incidents import AIIncidentsInstrumentor, Interaction, add_listener, remove_listener
+from ai_incidents.capture.context import set_current_retrieval
 from ai_incidents.config import configure, reload_settings
 from ai_incidents.evaluation.runner import reset_slow_runner
 from ai_incidents.pipeline import IncidentPipeline
@@ -116,6 +117,7 @@ def telemetry(_instrumented: Telemetry) -> Iterator[Telemetry]:
     """The instrumented pipeline, emptied before the test; settings back to defaults after."""
     _instrumented.reset()
     reload_settings({})
+    set_current_retrieval(None)
     yield _instrumented
     reload_settings({})
     reset_slow_runner()

@@ -23,6 +23,7 @@ AI_INCIDENTS_EVALUATORS_DISABLED = "AI_INCIDENTS_EVALUATORS_DISABLED"
 AI_INCIDENTS_EVALUATOR_THRESHOLDS = "AI_INCIDENTS_EVALUATOR_THRESHOLDS"
 AI_INCIDENTS_EVALUATOR_BUDGET_MS = "AI_INCIDENTS_EVALUATOR_BUDGET_MS"
 AI_INCIDENTS_RETRIEVAL_MAX_AGE_S = "AI_INCIDENTS_RETRIEVAL_MAX_AGE_S"
+AI_INCIDENTS_RETRIEVAL_TTL_S = "AI_INCIDENTS_RETRIEVAL_TTL_S"
 AI_INCIDENTS_INCIDENT_COOLDOWN_S = "AI_INCIDENTS_INCIDENT_COOLDOWN_S"
 AI_INCIDENTS_LOW_QUALITY_THRESHOLD = "AI_INCIDENTS_LOW_QUALITY_THRESHOLD"
 AI_INCIDENTS_DRIFT_WINDOW = "AI_INCIDENTS_DRIFT_WINDOW"
@@ -77,6 +78,7 @@ class Settings:
     evaluator_thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
     evaluator_budget_ms: float = 20.0
     retrieval_max_age_s: float = 180 * 86400.0
+    retrieval_ttl_s: float = 300.0
     incident_cooldown_s: float = 600.0
     low_quality_threshold: float = 0.5
     drift_window: int = 200
@@ -135,6 +137,7 @@ class Settings:
             population_interval_s=_parse_float(
                 env, AI_INCIDENTS_POPULATION_INTERVAL_S, cls.population_interval_s
             ),
+            retrieval_ttl_s=_parse_float(env, AI_INCIDENTS_RETRIEVAL_TTL_S, cls.retrieval_ttl_s),
             judge_url=env.get(AI_INCIDENTS_JUDGE_URL) or None,
             judge_model=env.get(AI_INCIDENTS_JUDGE_MODEL) or cls.judge_model,
             judge_api_key=env.get(AI_INCIDENTS_JUDGE_API_KEY) or None,

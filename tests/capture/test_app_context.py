@@ -157,3 +157,11 @@ def test_content_is_exported_only_when_opted_in(server, telemetry):
 def test_feature_name_must_be_text():
     with pytest.raises(ValueError):
         feature("")
+
+
+def test_an_old_retrieval_no_longer_reaches_later_calls(server, telemetry):
+    configure(retrieval_ttl_s=0)
+    record_retrieval("q", ["some text"])
+    ask(server)
+
+    assert telemetry.interactions[0].retrieval is None

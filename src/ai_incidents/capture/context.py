@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ai_incidents.capture.interaction import Retrieval
+from ai_incidents.config import get_settings
 
 _feature: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "ai_incidents_feature", default=None
@@ -67,9 +69,14 @@ def current_feature() -> str | None:
     return _feature.get()
 
 
-def current_retrieval() -> Retrieval | None:
-    """The last retrieval recorded in this context, for the LLM calls that follow."""
-    return _retrieval.get()
+def current_retrieval(max_age_s: float | None = None) -> Retrieval | None:
+    """The last retrieval recorded in this context, for the LLM calls that follow; one
+    older than ``max_age_s`` (default: the ``retrieval_ttl_s`` setting) is forgotten."""
+    retrieval = _retrieval.get()
+    if retrieval is None:
+        return None
+    limit = get_settings().retrieval_ttl_s if max_age_s is None else max_age_s
+    return retrieval if time.time() - retrieval.performed_at <= limit else None
 
 
 def set_current_retrieval(retrieval: Retrieval | None) -> None:
