@@ -28,8 +28,11 @@ def attributes(span) -> dict:
     return result
 
 
-def run_app(receiver: OTLPReceiver, server, **extra_env: str) -> subprocess.CompletedProcess:
+def run_app(
+    receiver: OTLPReceiver, server, store: Path, **extra_env: str
+) -> subprocess.CompletedProcess:
     env = {
+        "AI_INCIDENTS_STORE": str(store),
         **os.environ,
         "OTEL_SERVICE_NAME": "chat-app",
         "OTEL_TRACES_EXPORTER": "otlp",
@@ -60,16 +63,17 @@ def llm_spans(receiver: OTLPReceiver) -> list:
     return [s for s in receiver.spans() if attributes(s).get("gen_ai.operation.name") == "chat"]
 
 
-def test_launcher_captures_llm_calls_with_no_code_change(receiver, server):
-    result = run_app(receiver, server)
+def test_launcher_captures_llm_calls_with_no_code_change(receiver, server, tmp_path):
+    result = run_app(receiver, server, tmp_path / "incidents.db")
     assert result.returncode == 0, result.stderr
     assert "openai: Here is what I found" in result.stdout
 
-    spans = receiver.wait_for(lambda r: len(llm_spans(r)) >= 3 and llm_spans(r))
+    spans = receiver.wait_for(lambda r: len(llm_spans(r)) >= 4 and llm_spans(r))
     ours = [s for s in receiver.spans("ai_incidents") if s in spans]
     by_feature = sorted((attributes(s)["ai.feature.name"], s.name) for s in ours)
     assert by_feature == [
         ("summaries", "chat claude-local-1"),
+        ("summaries", "chat gpt-4o-mini"),
         ("summaries", "chat gpt-4o-mini"),
         ("support-bot", "chat gpt-4o-mini"),
     ]
@@ -81,16 +85,42 @@ def test_launcher_captures_llm_calls_with_no_code_change(receiver, server):
     assert {h.parent_span_id for h in http_spans} >= {s.span_id for s in ours if "gpt" in s.name}
 
 
-def test_disabling_the_instrumentor_leaves_the_app_uninstrumented(receiver, server):
-    result = run_app(receiver, server, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="ai_incidents")
+def test_launcher_raises_the_injection_attempt_as_an_incident(receiver, server, tmp_path):
+    result = run_app(receiver, server, tmp_path / "incidents.db")
+    assert result.returncode == 0, result.stderr
+
+    def injection_incidents(r: OTLPReceiver) -> list[dict]:
+        events = [e for s in r.spans("ai_incidents") for e in s.events if e.name == "ai.incident"]
+        found = [{kv.key: kv.value.string_value for kv in e.attributes} for e in events]
+        return [a for a in found if a["ai.incident.failure_mode"] == "prompt_injection"]
+
+    (attributes,) = receiver.wait_for(injection_incidents)
+    assert attributes["ai.incident.failure_mode"] == "prompt_injection"
+    assert attributes["ai.incident.severity"] == "high"
+    assert attributes["ai.incident.feature"] == "summaries"
+    listing = subprocess.run(
+        [str(Path(sys.executable).parent / "ai-incidents"), "incidents", "list", "--json"],
+        env={**os.environ, "AI_INCIDENTS_STORE": str(tmp_path / "incidents.db")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert attributes["ai.incident.id"] in listing.stdout
+
+
+def test_disabling_the_instrumentor_leaves_the_app_uninstrumented(receiver, server, tmp_path):
+    result = run_app(
+        receiver, server, tmp_path / "i.db", OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="ai_incidents"
+    )
     assert result.returncode == 0, result.stderr
 
     receiver.wait_for(lambda r: any(s.name == "POST" for s in r.spans()))
     assert not any(s.name.startswith("chat") for s in receiver.spans("ai_incidents"))
 
 
-def test_ai_incidents_enabled_false_turns_capture_off(receiver, server):
-    result = run_app(receiver, server, AI_INCIDENTS_ENABLED="false")
+def test_ai_incidents_enabled_false_turns_capture_off(receiver, server, tmp_path):
+    result = run_app(receiver, server, tmp_path / "i.db", AI_INCIDENTS_ENABLED="false")
     assert result.returncode == 0, result.stderr
 
     receiver.wait_for(lambda r: any(s.name == "POST" for s in r.spans()))

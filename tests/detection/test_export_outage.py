@@ -1,0 +1,84 @@
+"""Incidents reach a real OTLP/HTTP receiver, and are sent again after it was down."""
+
+from __future__ import annotations
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from ai_incidents.config import Settings
+from ai_incidents.pipeline import IncidentPipeline
+from ai_incidents.testing.otlp_receiver import OTLPReceiver
+
+LEAK = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.request.model": "gpt-4o",
+    "ai.feature.name": "support",
+    "ai.safety.flagged": True,
+    "ai.safety.categories": ("prompt_injection", "system_prompt_leak"),
+    "ai.safety.score": 1.0,
+}
+BENIGN = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.request.model": "gpt-4o",
+    "ai.quality.score": 0.9,
+}
+
+
+def provider_for(endpoint: str, tmp_path) -> tuple[TracerProvider, IncidentPipeline]:
+    pipeline = IncidentPipeline(Settings(store=str(tmp_path / "incidents.db")))
+    provider = TracerProvider(resource=Resource.create({"service.name": "outage-test"}))
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=1)
+    provider.add_span_processor(pipeline.processor)
+    provider.add_span_processor(SimpleSpanProcessor(pipeline.wrap(exporter)))
+    return provider, pipeline
+
+
+def incident_events(receiver: OTLPReceiver) -> list:
+    return [
+        event for span in receiver.spans() for event in span.events if event.name == "ai.incident"
+    ]
+
+
+def test_incident_event_reaches_the_receiver_on_the_offending_span(tmp_path):
+    with OTLPReceiver() as receiver:
+        provider, pipeline = provider_for(receiver.endpoint, tmp_path)
+        with provider.get_tracer("app").start_as_current_span("chat gpt-4o", attributes=LEAK):
+            pass
+        (event,) = receiver.wait_for(incident_events)
+        provider.shutdown()
+
+    (span,) = [s for s in receiver.spans() if s.events]
+    attributes = {kv.key: kv.value.string_value for kv in event.attributes}
+    assert span.name == "chat gpt-4o"
+    assert attributes["ai.incident.severity"] == "critical"
+    assert attributes["ai.incident.failure_mode"] == "prompt_injection"
+    assert attributes["ai.incident.feature"] == "support"
+    assert pipeline.store.pending_export() == []
+
+
+def test_incidents_written_during_an_outage_are_sent_when_it_ends(tmp_path):
+    receiver = OTLPReceiver().start()
+    port = int(receiver.endpoint.rsplit(":", 1)[1])
+    endpoint = receiver.endpoint
+    receiver.stop()
+    provider, pipeline = provider_for(endpoint, tmp_path)
+    tracer = provider.get_tracer("app")
+
+    with tracer.start_as_current_span("chat gpt-4o", attributes=LEAK):
+        pass
+    (pending,) = pipeline.store.pending_export()
+    assert pending.severity == "critical"
+
+    with OTLPReceiver(port=port) as restarted:
+        with tracer.start_as_current_span("chat gpt-4o", attributes=BENIGN):
+            pass
+        (event,) = restarted.wait_for(incident_events)
+        provider.shutdown()
+
+    attributes = {kv.key: kv.value.string_value for kv in event.attributes}
+    resent = [s for s in restarted.spans() if s.name == "ai.incident prompt_injection"]
+    assert attributes["ai.incident.id"] == pending.id
+    assert resent and resent[0].links
+    assert pipeline.store.pending_export() == []
