@@ -82,25 +82,21 @@ class RateMonitor:
         self.count = 0
         self.rate = 0.0
         self.baseline = 0.0
+        self.level = floor
+        """The rate above which events are elevated."""
+        self.elevated = False
 
     def update(self, event: bool) -> bool:
         """Add one observation (event or not); return True while the rate is elevated."""
-        self.count += 1
+        count = self.count = self.count + 1
         value = 1.0 if event else 0.0
-        weight = max(self.fast_weight, 1.0 / self.count)
-        self.rate += weight * (value - self.rate)
+        self.rate += max(self.fast_weight, 1.0 / count) * (value - self.rate)
         if not self.elevated:
-            self.baseline += max(self.slow_weight, 1.0 / self.count) * (value - self.baseline)
+            self.baseline += max(self.slow_weight, 1.0 / count) * (value - self.baseline)
+        baseline = self.baseline
+        self.level = max(self.floor, self.factor * baseline, baseline + self.margin)
+        self.elevated = count >= self.warmup and self.rate > self.level
         return self.elevated
-
-    @property
-    def elevated(self) -> bool:
-        return self.count >= self.warmup and self.rate > self.level
-
-    @property
-    def level(self) -> float:
-        """The rate above which events are elevated."""
-        return max(self.floor, self.factor * self.baseline, self.baseline + self.margin)
 
 
 def log_scale(value: float) -> float:

@@ -180,17 +180,18 @@ class Detector:
         return found
 
     def _update_drift(self, obs: Observation, state: _KeyState) -> None:
-        values = {
-            "quality_score": obs.quality_score,
-            "safety_score": obs.safety_score,
-            "retrieval_relevance": obs.retrieval_relevance,
-            "answer_length": None if obs.output_tokens is None else log_scale(obs.output_tokens),
-            "latency": log_scale(obs.latency_s * 1000),
-            "tokens": None if obs.input_tokens is None else log_scale(obs.input_tokens),
-        }
-        for name, value in values.items():
-            if value is not None:
-                state.drift[name].update(value)
+        drift = state.drift
+        if obs.quality_score is not None:
+            drift["quality_score"].update(obs.quality_score)
+        if obs.safety_score is not None:
+            drift["safety_score"].update(obs.safety_score)
+        if obs.retrieval_relevance is not None:
+            drift["retrieval_relevance"].update(obs.retrieval_relevance)
+        if obs.output_tokens is not None:
+            drift["answer_length"].update(log_scale(obs.output_tokens))
+        if obs.input_tokens is not None:
+            drift["tokens"].update(log_scale(obs.input_tokens))
+        drift["latency"].update(log_scale(obs.latency_s * 1000))
         if obs.quality_score is not None:
             state.quality_change.update(obs.quality_score)
 

@@ -119,7 +119,8 @@ class DriftMonitor:
         self.rolling = rolling
         self.reference_decay = reference_decay
         self.reference: np.ndarray | None = None
-        self.current = np.zeros(binning.bins + 2)
+        self.current = [0] * (binning.bins + 2)
+        """Counts of the open window (a list: scalar increments are cheaper than numpy's)."""
         self._current_count = 0
         self.statistics: DriftStatistics | None = None
         self.drift_detected = False
@@ -137,18 +138,19 @@ class DriftMonitor:
         self.rolling = False
 
     def _close_window(self) -> None:
+        current = np.array(self.current, dtype=float)
         if self.reference is None:
-            self.reference = self.current
+            self.reference = current
         else:
-            self.statistics = compare(self.reference, self.current, self.binning)
+            self.statistics = compare(self.reference, current, self.binning)
             stats = self.statistics
             self.drift_detected = stats.psi >= self.psi_threshold and stats.ks > stats.ks_critical()
             if self.rolling:
                 scale = self.window / max(self.reference.sum(), 1.0)
-                self.reference = self.reference * scale * self.reference_decay + self.current * (
+                self.reference = self.reference * scale * self.reference_decay + current * (
                     1 - self.reference_decay
                 )
-        self.current = np.zeros(self.binning.bins + 2)
+        self.current = [0] * (self.binning.bins + 2)
         self._current_count = 0
 
 
@@ -164,6 +166,11 @@ class PageHinkley:
     >>> alarms.index(True) > 100
     True
     """
+
+    __slots__ = (
+        "alpha", "count", "delta", "drift_detected", "max_decrease", "mean", "min_increase",
+        "min_instances", "sum_decrease", "sum_increase", "threshold",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -192,15 +199,18 @@ class PageHinkley:
         """Add one observation; return True when a change is detected."""
         if self.drift_detected:
             self._reset()
-        self.count += 1
-        self.mean += (value - self.mean) / self.count
-        deviation = value - self.mean
-        self.sum_increase = self.alpha * self.sum_increase + deviation - self.delta
-        self.sum_decrease = self.alpha * self.sum_decrease + deviation + self.delta
-        self.min_increase = min(self.min_increase, self.sum_increase)
-        self.max_decrease = max(self.max_decrease, self.sum_decrease)
-        if self.count >= self.min_instances:
-            rise = self.sum_increase - self.min_increase
-            fall = self.max_decrease - self.sum_decrease
-            self.drift_detected = rise > self.threshold or fall > self.threshold
+        count = self.count = self.count + 1
+        mean = self.mean = self.mean + (value - self.mean) / count
+        deviation = value - mean
+        up = self.sum_increase = self.alpha * self.sum_increase + deviation - self.delta
+        down = self.sum_decrease = self.alpha * self.sum_decrease + deviation + self.delta
+        if up < self.min_increase:
+            self.min_increase = up
+        if down > self.max_decrease:
+            self.max_decrease = down
+        if count >= self.min_instances:
+            threshold = self.threshold
+            self.drift_detected = (
+                up - self.min_increase > threshold or self.max_decrease - down > threshold
+            )
         return self.drift_detected

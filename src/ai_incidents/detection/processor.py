@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -47,7 +49,7 @@ class IncidentSpanProcessor(SpanProcessor):
         pass
 
     def on_end(self, span: ReadableSpan) -> None:
-        attributes = span.attributes or {}
+        attributes = _attributes_of(span)
         operation = attributes.get(semconv.GEN_AI_OPERATION_NAME)
         if operation in _LLM_OPERATIONS:
             candidates = self._observe_call(span, attributes)
@@ -115,6 +117,13 @@ class IncidentSpanProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+def _attributes_of(span: ReadableSpan) -> Mapping[str, Any]:
+    """The span's attributes as a plain dict when the SDK keeps one (``BoundedAttributes``
+    wraps a dict): its public read-only view costs a Python call per lookup."""
+    inner = getattr(getattr(span, "_attributes", None), "_dict", None)
+    return inner if isinstance(inner, dict) else (span.attributes or {})
 
 
 def _ref(span: ReadableSpan) -> SpanRef:

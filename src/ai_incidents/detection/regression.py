@@ -14,14 +14,18 @@ _MODELS_PER_FEATURE = 4
 
 class _ModelQuality:
     def __init__(self) -> None:
-        self.histogram = np.zeros(_BINS.bins + 2)
+        self.counts = [0] * (_BINS.bins + 2)
         self.count = 0
         self.total = 0.0
 
     def add(self, score: float) -> None:
-        self.histogram[_BINS.index(score)] += 1
+        self.counts[_BINS.index(score)] += 1
         self.count += 1
         self.total += score
+
+    @property
+    def histogram(self) -> np.ndarray:
+        return np.array(self.counts, dtype=float)
 
     @property
     def mean(self) -> float:
