@@ -125,3 +125,26 @@ def test_ai_incidents_enabled_false_turns_capture_off(receiver, server, tmp_path
 
     receiver.wait_for(lambda r: any(s.name == "POST" for s in r.spans()))
     assert not any(s.name.startswith("chat") for s in receiver.spans("ai_incidents"))
+
+
+def test_in_code_install_raises_the_same_incident(receiver, tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE.parent / "in_code_setup.py")],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")},
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "AI_INCIDENTS_STORE": str(tmp_path / "incidents.db"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+    events = receiver.wait_for(
+        lambda r: [e for s in r.spans() for e in s.events if e.name == "ai.incident"]
+    )
+    attributes = {kv.key: kv.value.string_value for kv in events[0].attributes}
+    assert attributes["ai.incident.severity"] == "critical"
+    assert attributes["ai.incident.feature"] == "billing"
+    assert "ACME-42" not in str(receiver.spans())

@@ -1,5 +1,6 @@
 """ai-incidents: detect, raise and contain AI incidents in LLM applications, on OpenTelemetry."""
 
+from ai_incidents.bootstrap import install
 from ai_incidents.capture import (
     Interaction,
     Message,
@@ -17,6 +18,7 @@ from ai_incidents.capture import (
 from ai_incidents.capture.instrumentor import AIIncidentsInstrumentor
 from ai_incidents.config import Settings, configure, get_settings
 from ai_incidents.evaluation import EvaluationResult, Evaluator, evaluate_interaction, evaluators
+from ai_incidents.pipeline import IncidentPipeline
 from ai_incidents.version import __version__
 
 # The composition root: evaluation listens to capture (capture never imports evaluation).
@@ -26,6 +28,7 @@ __all__ = [
     "AIIncidentsInstrumentor",
     "EvaluationResult",
     "Evaluator",
+    "IncidentPipeline",
     "Interaction",
     "Message",
     "Retrieval",
@@ -39,6 +42,7 @@ __all__ = [
     "evaluators",
     "feature",
     "get_settings",
+    "install",
     "no_retrieval",
     "record_feedback",
     "record_retrieval",
