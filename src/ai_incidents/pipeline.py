@@ -38,17 +38,7 @@ class IncidentPipeline:
         default_feature: str = "unknown",
     ) -> None:
         settings = settings or get_settings()
-        self.detector = Detector(
-            DetectionConfig(
-                low_quality_threshold=settings.low_quality_threshold,
-                drift_window=settings.drift_window,
-                drift_psi_threshold=settings.drift_psi_threshold,
-                drift_reference=settings.drift_reference,
-                anomaly_z=settings.anomaly_z,
-                max_keys=settings.max_keys,
-                population_interval_s=settings.population_interval_s,
-            )
-        )
+        self.detector = Detector(DetectionConfig.from_settings(settings))
         self.processor = IncidentSpanProcessor(
             self.detector, default_feature=settings.feature or default_feature
         )

@@ -26,6 +26,7 @@ import dataclasses
 import time
 from collections.abc import Iterator
 
+from ai_incidents.config import Settings
 from ai_incidents.detection.anomaly import RateMonitor, RobustAnomalyDetector, log_scale
 from ai_incidents.detection.drift import Binning, DriftMonitor, PageHinkley
 from ai_incidents.detection.observation import Observation
@@ -40,20 +41,28 @@ _LOG_BINS = Binning(0.0, 14.0, 28)
 
 @dataclasses.dataclass(frozen=True)
 class DetectionConfig:
-    """Detection thresholds and sizes, with their defaults."""
+    """Detection thresholds and sizes. The ones users set are ``Settings`` fields (their
+    defaults live there); the rest are fixed here."""
 
-    low_quality_threshold: float = 0.5
-    drift_window: int = 200
-    drift_psi_threshold: float = 0.25
-    drift_reference: str = "rolling"
+    low_quality_threshold: float = Settings.low_quality_threshold
+    drift_window: int = Settings.drift_window
+    drift_psi_threshold: float = Settings.drift_psi_threshold
+    drift_reference: str = Settings.drift_reference
     """``rolling`` (the reference follows slowly) or ``pinned`` (the first window stays)."""
-    anomaly_z: float = 6.0
-    max_keys: int = 1000
-    population_interval_s: float = 60.0
+    anomaly_z: float = Settings.anomaly_z
+    max_keys: int = Settings.max_keys
+    population_interval_s: float = Settings.population_interval_s
     regression_min_samples: int = 30
     regression_min_drop: float = 0.1
     feedback_min_count: int = 10
     feedback_negative_share: float = 0.5
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DetectionConfig:
+        shared = {f.name for f in dataclasses.fields(cls)} & {
+            f.name for f in dataclasses.fields(Settings)
+        }
+        return cls(**{name: getattr(settings, name) for name in shared})
 
 
 class _KeyState:
