@@ -93,6 +93,10 @@ class _KeyState:
             for signal in ("low_quality", "context_issue", "anomaly_detected", "safety_violation")
         }
         self.window = collections.deque(maxlen=config.drift_window)
+        self.drifted: list[str] = []
+        self.quality_dropped = False
+        self.last_population: dict[str, float] = {}
+        """When each population cause last raised a candidate (bounded by the causes)."""
         self.drift_countdown = 0
         """Observations left during which a detected drift counts as an elevated signal."""
         self.examples: collections.deque[SpanRef] = collections.deque(maxlen=5)
@@ -107,13 +111,17 @@ class Detector:
         self._keys: collections.OrderedDict[tuple[str, str], _KeyState] = collections.OrderedDict()
         self.evicted_keys = 0
         self.regression = RegressionTracker(
-            min_samples=self.config.regression_min_samples, min_drop=self.config.regression_min_drop
+            min_samples=self.config.regression_min_samples,
+            min_drop=self.config.regression_min_drop,
+            max_features=self.config.max_keys,
         )
-        self._last_population: dict[str, float] = {}
         self._responses: collections.OrderedDict[str, tuple[str, str, tuple[str, ...]]] = (
             collections.OrderedDict()
         )
-        self._feedback: dict[str, collections.deque[bool]] = {}
+        self._feedback: collections.OrderedDict[str, collections.deque[bool]] = (
+            collections.OrderedDict()
+        )
+        self._feedback_storms: dict[str, float] = {}
 
     def state(self, feature: str, model: str) -> _KeyState:
         key = (feature, model)
@@ -166,7 +174,7 @@ class Detector:
             evidence["anomalies"] = anomalous
         for signal, monitor in state.rates.items():
             monitor.update(signal in signals)
-        self._update_drift(obs, state)
+        state.drifted = self._update_drift(obs, state)
         return signals, evidence
 
     def _anomalies(self, obs: Observation, state: _KeyState) -> dict[str, float]:
@@ -188,21 +196,27 @@ class Detector:
             found["error_rate"] = round(state.errors.rate, 3)
         return found
 
-    def _update_drift(self, obs: Observation, state: _KeyState) -> None:
-        drift = state.drift
-        if obs.quality_score is not None:
-            drift["quality_score"].update(obs.quality_score)
-        if obs.safety_score is not None:
-            drift["safety_score"].update(obs.safety_score)
-        if obs.retrieval_relevance is not None:
-            drift["retrieval_relevance"].update(obs.retrieval_relevance)
-        if obs.output_tokens is not None:
-            drift["answer_length"].update(log_scale(obs.output_tokens))
-        if obs.input_tokens is not None:
-            drift["tokens"].update(log_scale(obs.input_tokens))
-        drift["latency"].update(log_scale(obs.latency_s * 1000))
-        if obs.quality_score is not None:
-            state.quality_change.update(obs.quality_score)
+    def _update_drift(self, obs: Observation, state: _KeyState) -> list[str]:
+        """Feed the drift monitors; return the metrics that drifted the harmful way now."""
+        values = (
+            ("quality_score", obs.quality_score),
+            ("safety_score", obs.safety_score),
+            ("retrieval_relevance", obs.retrieval_relevance),
+            ("answer_length", None if obs.output_tokens is None else log_scale(obs.output_tokens)),
+            ("tokens", None if obs.input_tokens is None else log_scale(obs.input_tokens)),
+            ("latency", log_scale(obs.latency_s * 1000)),
+        )
+        drifted = []
+        for metric, value in values:
+            monitor = state.drift[metric]
+            if value is not None and monitor.update(value) and _harmful(metric, monitor):
+                drifted.append(metric)
+        state.quality_dropped = (
+            obs.quality_score is not None
+            and state.quality_change.update(obs.quality_score)
+            and state.quality_change.direction == "decrease"
+        )
+        return drifted
 
     def _request_candidates(
         self, obs: Observation, signals: list[str], evidence: dict[str, object], now: float
@@ -248,8 +262,7 @@ class Detector:
         self, obs: Observation, state: _KeyState, signals: list[str], now: float
     ) -> list[Candidate]:
         found = []
-        drifted = [m for m, monitor in state.drift.items() if monitor.drift_detected]
-        if drifted or state.quality_change.drift_detected:
+        if state.drifted or state.quality_dropped:
             state.drift_countdown = self.config.drift_window
         elif state.drift_countdown:
             state.drift_countdown -= 1
@@ -266,9 +279,9 @@ class Detector:
             found.append(self._population(obs, state, mode, self._scope_severity(state),
                                           tuple(elevated), "rates:" + "+".join(sorted(elevated)),
                                           evidence, now))  # fmt: skip
-        for metric, monitor in state.drift.items():
-            if monitor.drift_detected and monitor.statistics is not None:
-                stats = monitor.statistics
+        for metric in state.drifted:
+            stats = state.drift[metric].statistics
+            if stats is not None:
                 severity: Severity = (
                     "medium"
                     if metric in ("quality_score", "safety_score") and stats.psi >= 0.25
@@ -280,7 +293,7 @@ class Detector:
                 evidence = {"metric": metric, **dataclasses.asdict(stats)}
                 found.append(self._population(obs, state, mode, severity, ("drift_detected",),
                                               f"drift:{metric}", evidence, now))  # fmt: skip
-        if state.quality_change.drift_detected:
+        if state.quality_dropped:
             evidence = {"metric": "quality_score", "detector": "page_hinkley",
                         "mean_before": round(state.quality_change.mean, 3)}  # fmt: skip
             found.append(self._population(obs, state, "quality_degradation", "low",
@@ -316,11 +329,10 @@ class Detector:
         now: float,
     ) -> Candidate | None:
         """A population candidate, at most once per ``population_interval_s`` per cause."""
-        key = f"{obs.feature}|{obs.model}|{cause}"
-        last = self._last_population.get(key)
+        last = state.last_population.get(cause)
         if last is not None and now - last < self.config.population_interval_s:
             return None
-        self._last_population[key] = now
+        state.last_population[cause] = now
         return Candidate(
             failure_mode=mode,  # type: ignore[arg-type]
             severity=severity,
@@ -354,7 +366,12 @@ class Detector:
         known = self._responses.get(response_id) if response_id else None
         model = known[1] if known else "unknown"
         feature = known[0] if known else feature
-        history = self._feedback.setdefault(feature, collections.deque(maxlen=50))
+        history = self._feedback.get(feature)
+        if history is None:
+            history = self._feedback[feature] = collections.deque(maxlen=50)
+            while len(self._feedback) > self.config.max_keys:
+                self._feedback.popitem(last=False)
+        self._feedback.move_to_end(feature)
         history.append(negative)
         candidates = []
         examples = tuple(ref for ref in (rated, span) if ref is not None)
@@ -372,10 +389,11 @@ class Detector:
             and negatives >= self.config.feedback_min_count
             and share >= self.config.feedback_negative_share
         ):
-            key = f"{feature}|feedback_storm"
-            last = self._last_population.get(key)
+            last = self._feedback_storms.get(feature)
             if last is None or now - last >= self.config.population_interval_s:
-                self._last_population[key] = now
+                self._feedback_storms[feature] = now
+                for stale in [f for f in self._feedback_storms if f not in self._feedback]:
+                    del self._feedback_storms[stale]
                 severity: Severity = "high" if share >= 0.8 else "medium"
                 evidence = {"negative": negatives, "of": len(history), "share": round(share, 3)}
                 candidates.append(Candidate("quality_degradation", severity,
@@ -383,3 +401,15 @@ class Detector:
                                             "feedback_storm", evidence, examples,
                                             population=True, detected_at=now))  # fmt: skip
         return candidates
+
+
+_HARMFUL_DIRECTION = {"quality_score": -1, "retrieval_relevance": -1, "safety_score": 1}
+
+
+def _harmful(metric: str, monitor: DriftMonitor) -> bool:
+    """Scores drift harmfully one way (quality down, risk up); magnitudes either way."""
+    direction = _HARMFUL_DIRECTION.get(metric)
+    stats = monitor.statistics
+    if direction is None or stats is None:
+        return True
+    return (stats.current_mean - stats.reference_mean) * direction > 0

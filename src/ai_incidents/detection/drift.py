@@ -97,12 +97,10 @@ class DriftMonitor:
     a pinned one (``rolling=False``, or ``pin()``) stays as it is.
 
     >>> monitor = DriftMonitor(Binning(0.0, 1.0, 10), window=100)
-    >>> for i in range(100):
-    ...     monitor.update(0.8 + (i % 10) / 100)
-    >>> for i in range(100):
-    ...     monitor.update(0.2 + (i % 10) / 100)
-    >>> monitor.drift_detected, round(monitor.statistics.psi, 1) > 0.25
-    (True, True)
+    >>> baseline = [monitor.update(0.8 + (i % 10) / 100) for i in range(100)]
+    >>> shifted = [monitor.update(0.2 + (i % 10) / 100) for i in range(100)]
+    >>> any(baseline), shifted.index(True), monitor.statistics.psi > 0.25
+    (False, 99, True)
     """
 
     def __init__(
@@ -125,13 +123,14 @@ class DriftMonitor:
         self.statistics: DriftStatistics | None = None
         self.drift_detected = False
 
-    def update(self, value: float) -> None:
-        """Add one observation (O(1); O(bins) when it closes a window)."""
+    def update(self, value: float) -> bool:
+        """Add one observation (O(1); O(bins) when it closes a window); True on drift."""
         self.current[self.binning.index(value)] += 1
         self._current_count += 1
         self.drift_detected = False
         if self._current_count >= self.window:
             self._close_window()
+        return self.drift_detected
 
     def pin(self) -> None:
         """Freeze the reference (a baseline): later windows no longer move it."""
@@ -168,7 +167,8 @@ class PageHinkley:
     """
 
     __slots__ = (
-        "alpha", "count", "delta", "drift_detected", "max_decrease", "mean", "min_increase",
+        "alpha", "count", "delta", "direction", "drift_detected", "max_decrease", "mean",
+        "min_increase",
         "min_instances", "sum_decrease", "sum_increase", "threshold",
     )  # fmt: skip
 
@@ -194,6 +194,8 @@ class PageHinkley:
         self.min_increase = 0.0
         self.max_decrease = 0.0
         self.drift_detected = False
+        self.direction: str | None = None
+        """``increase`` or ``decrease``: which way the detected change went."""
 
     def update(self, value: float) -> bool:
         """Add one observation; return True when a change is detected."""
@@ -210,7 +212,8 @@ class PageHinkley:
             self.max_decrease = down
         if count >= self.min_instances:
             threshold = self.threshold
-            self.drift_detected = (
-                up - self.min_increase > threshold or self.max_decrease - down > threshold
-            )
+            if up - self.min_increase > threshold:
+                self.drift_detected, self.direction = True, "increase"
+            elif self.max_decrease - down > threshold:
+                self.drift_detected, self.direction = True, "decrease"
         return self.drift_detected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,20 +44,36 @@ class Observation:
             requested_model=requested,
             response_id=attributes.get(semconv.GEN_AI_RESPONSE_ID),
             quality_score=_number(attributes.get(semconv.AI_QUALITY_SCORE)),
-            quality_flags=tuple(attributes.get(semconv.AI_QUALITY_FLAGS) or ()),
+            quality_flags=_strings(attributes.get(semconv.AI_QUALITY_FLAGS)),
             safety_score=_number(attributes.get(semconv.AI_SAFETY_SCORE)),
-            safety_categories=tuple(attributes.get(semconv.AI_SAFETY_CATEGORIES) or ()),
+            safety_categories=_strings(attributes.get(semconv.AI_SAFETY_CATEGORIES)),
             retrieval_relevance=_number(attributes.get(semconv.AI_RETRIEVAL_RELEVANCE)),
-            retrieval_flags=tuple(attributes.get(semconv.AI_RETRIEVAL_FLAGS) or ()),
-            latency_s=latency_s,
+            retrieval_flags=_strings(attributes.get(semconv.AI_RETRIEVAL_FLAGS)),
+            latency_s=max(latency_s, 0.0),
             time_to_first_chunk_s=_number(
                 attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
             ),
-            input_tokens=attributes.get(semconv.GEN_AI_USAGE_INPUT_TOKENS),
-            output_tokens=attributes.get(semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
+            input_tokens=_count(attributes.get(semconv.GEN_AI_USAGE_INPUT_TOKENS)),
+            output_tokens=_count(attributes.get(semconv.GEN_AI_USAGE_OUTPUT_TOKENS)),
             error=semconv.ERROR_TYPE in attributes,
         )
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A finite number, else None (attributes come from any instrumentation)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _count(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None and number >= 0 else None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, (list, tuple)):
+        return tuple(v for v in value if isinstance(v, str) and v)
+    return ()

@@ -8,6 +8,7 @@ that are neither LLM calls nor feedback return after one attribute lookup.
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,7 @@ from ai_incidents.detection.detector import DetectionConfig, Detector
 from ai_incidents.detection.observation import Observation
 from ai_incidents.incidents.model import Candidate, SpanRef
 
+_logger = logging.getLogger(__name__)
 _LLM_OPERATIONS = frozenset({semconv.OPERATION_CHAT, semconv.OPERATION_TEXT_COMPLETION})
 _DEFAULT_MAX_PENDING = 10_000
 
@@ -51,14 +53,17 @@ class IncidentSpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         attributes = _attributes_of(span)
         operation = attributes.get(semconv.GEN_AI_OPERATION_NAME)
-        if operation in _LLM_OPERATIONS:
-            candidates = self._observe_call(span, attributes)
-        elif span.name == semconv.AI_FEEDBACK:
-            candidates = self._observe_feedback(span, attributes)
-        else:
+        if operation not in _LLM_OPERATIONS and span.name != semconv.AI_FEEDBACK:
             return
-        if candidates:
-            self._keep(span.context.span_id, candidates)
+        try:
+            if operation in _LLM_OPERATIONS:
+                candidates = self._observe_call(span, attributes)
+            else:
+                candidates = self._observe_feedback(span, attributes)
+            if candidates:
+                self._keep(span, candidates)
+        except Exception:
+            _logger.exception("ai-incidents could not run detection on span %s", span.name)
 
     def _observe_call(self, span: ReadableSpan, attributes) -> list[Candidate]:
         latency = ((span.end_time or 0) - (span.start_time or 0)) / 1e9
@@ -78,13 +83,16 @@ class IncidentSpanProcessor(SpanProcessor):
                 rated=rated,
             )
 
-    def _keep(self, span_id: int, candidates: list[Candidate]) -> None:
+    def _keep(self, span: ReadableSpan, candidates: list[Candidate]) -> None:
+        # A span the sampler records but does not export never reaches the exporter: its
+        # own candidates then travel like population ones, as incident spans.
+        exported = span.context.trace_flags.sampled
         with self._lock:
             for candidate in candidates:
-                if candidate.population:
+                if candidate.population or not exported:
                     self._population.append(candidate)
                 else:
-                    self._by_span.setdefault(span_id, []).append(candidate)
+                    self._by_span.setdefault(span.context.span_id, []).append(candidate)
             while len(self._by_span) + len(self._population) > self.max_pending:
                 if self._by_span:
                     self.dropped += len(self._by_span.popitem(last=False)[1])
@@ -96,6 +104,15 @@ class IncidentSpanProcessor(SpanProcessor):
         """The candidates raised on this span, handed over once."""
         with self._lock:
             return self._by_span.pop(span_id, [])
+
+    def put_back(self, span_id: int | None, candidates: list[Candidate]) -> None:
+        """Candidates that could not be stored: they wait for the next export."""
+        with self._lock:
+            for candidate in candidates:
+                if span_id is None or candidate.population:
+                    self._population.appendleft(candidate)
+                else:
+                    self._population.append(candidate)
 
     def take_population(self) -> list[Candidate]:
         """Population-level candidates waiting for export, handed over once."""

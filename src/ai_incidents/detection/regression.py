@@ -32,47 +32,63 @@ class _ModelQuality:
         return self.total / self.count if self.count else 0.0
 
 
+class _FeatureModels:
+    """One feature's recent models (at most a few), the one before the latest, and the
+    model pairs already reported."""
+
+    def __init__(self) -> None:
+        self.models: collections.OrderedDict[str, _ModelQuality] = collections.OrderedDict()
+        self.previous: str | None = None
+        self.reported: set[tuple[str, str]] = set()
+
+
 class RegressionTracker:
     """Per feature, the quality score distribution of each recent response model.
 
     When a model appears after another has served the feature, its first ``min_samples``
     scores are compared with the previous model's: a regression is reported (once per
     model pair) when the mean drops by ``min_drop`` or more and the two-sample KS statistic
-    exceeds its critical value at alpha = 0.01.
+    exceeds its critical value at alpha = 0.01. At most ``max_features`` features are
+    followed (least recently seen forgotten first).
     """
 
-    def __init__(self, min_samples: int = 30, min_drop: float = 0.1) -> None:
+    def __init__(self, min_samples: int = 30, min_drop: float = 0.1, max_features: int = 1000):
         self.min_samples = min_samples
         self.min_drop = min_drop
-        self._features: dict[str, collections.OrderedDict[str, _ModelQuality]] = {}
-        self._previous: dict[str, str] = {}
-        self._reported: set[tuple[str, str, str]] = set()
+        self.max_features = max_features
+        self._features: collections.OrderedDict[str, _FeatureModels] = collections.OrderedDict()
 
     def observe(self, feature: str, model: str, score: float | None) -> dict | None:
         """Add one score; return the evidence of a regression when one is established."""
         if score is None:
             return None
-        models = self._features.setdefault(feature, collections.OrderedDict())
+        record = self._features.get(feature)
+        if record is None:
+            record = self._features[feature] = _FeatureModels()
+            while len(self._features) > self.max_features:
+                self._features.popitem(last=False)
+        self._features.move_to_end(feature)
+        models = record.models
         if model not in models:
             if models:
-                self._previous[feature] = next(reversed(models))
+                record.previous = next(reversed(models))
             models[model] = _ModelQuality()
             while len(models) > _MODELS_PER_FEATURE:
                 models.popitem(last=False)
         models.move_to_end(model)
         current = models[model]
         current.add(score)
-        before_name = self._previous.get(feature)
+        before_name = record.previous
         before = models.get(before_name) if before_name else None
         if before is None or before_name == model or current.count != self.min_samples:
             return None
-        if before.count < self.min_samples or (feature, before_name, model) in self._reported:
+        if before.count < self.min_samples or (before_name, model) in record.reported:
             return None
         stats = compare(before.histogram, current.histogram, _BINS)
         drop = before.mean - current.mean
         if drop < self.min_drop or stats.ks <= stats.ks_critical():
             return None
-        self._reported.add((feature, before_name, model))
+        record.reported.add((before_name, model))
         return {
             "model_before": before_name,
             "model_after": model,
