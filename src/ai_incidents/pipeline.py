@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from opentelemetry import _logs, metrics, trace
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
 from ai_incidents.config import Settings, get_settings
@@ -46,31 +46,48 @@ class IncidentPipeline:
         self.metrics = IncidentMetrics(self.detector, meter_provider)
         self.logger_provider = logger_provider
 
-    def wrap(self, exporter: SpanExporter) -> IncidentExporter:
-        """``exporter``, with incidents added to what it sends."""
+    def wrap(self, exporter: SpanExporter, destination: str | None = None) -> IncidentExporter:
+        """``exporter``, with incidents added to what it sends; deliveries to it are tracked
+        under ``destination`` (default: the exporter's class name)."""
         return IncidentExporter(
-            exporter, self.processor, self.store, self.metrics, self.logger_provider
+            exporter,
+            self.processor,
+            self.store,
+            self.metrics,
+            self.logger_provider,
+            destination=destination,
         )
 
     def attach(self, provider: TracerProvider) -> int:
         """Put the processor first in ``provider`` and wrap the exporters of its batch and
-        simple span processors; return how many exporters were wrapped."""
+        simple span processors; return how many exporters were wrapped.
+
+        Needs the SDK's default synchronous multi-processor (detection must run before the
+        export processors see the span). Exporters already wrapped are left as they are.
+        """
         multi = provider._active_span_processor
-        wrapped = 0
+        if not isinstance(multi, SynchronousMultiSpanProcessor):
+            raise TypeError(
+                f"ai-incidents needs SynchronousMultiSpanProcessor, not {type(multi).__name__}"
+            )
+        names: list[str] = []
         for span_processor in multi._span_processors:
             if isinstance(span_processor, BatchSpanProcessor):
-                batch = span_processor._batch_processor
-                if not isinstance(batch._exporter, IncidentExporter):
-                    batch._exporter = self.wrap(batch._exporter)
-                    wrapped += 1
-            elif isinstance(span_processor, SimpleSpanProcessor) and not isinstance(
-                span_processor.span_exporter, IncidentExporter
-            ):
-                span_processor.span_exporter = self.wrap(span_processor.span_exporter)
-                wrapped += 1
+                holder, attribute = span_processor._batch_processor, "_exporter"
+            elif isinstance(span_processor, SimpleSpanProcessor):
+                holder, attribute = span_processor, "span_exporter"
+            else:
+                continue
+            exporter = getattr(holder, attribute)
+            if isinstance(exporter, IncidentExporter):
+                continue
+            name = type(exporter).__name__
+            names.append(name)
+            setattr(holder, attribute, self.wrap(exporter, f"{name}#{names.count(name)}"))
         with multi._lock:
-            multi._span_processors = (self.processor, *multi._span_processors)
-        return wrapped
+            if self.processor not in multi._span_processors:
+                multi._span_processors = (self.processor, *multi._span_processors)
+        return len(names)
 
 
 _installed: IncidentPipeline | None = None
@@ -103,13 +120,10 @@ def install(
     )
     try:
         wrapped = pipeline.attach(provider)
-    except AttributeError:
-        _logger.warning(
-            "ai-incidents: this SDK's span processors have an unknown layout; incidents are"
-            " raised as log events only", exc_info=True,
-        )  # fmt: skip
-        provider.add_span_processor(pipeline.processor)
-        wrapped = 0
+    except (AttributeError, TypeError) as error:
+        _logger.warning("ai-incidents: cannot join this tracer provider (%s); incidents are off",
+                        error)  # fmt: skip
+        return None
     if wrapped == 0:
         _logger.warning("ai-incidents: no span exporter to wrap; add pipeline.wrap(exporter)")
     _installed = pipeline

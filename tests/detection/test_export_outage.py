@@ -55,7 +55,7 @@ def test_incident_event_reaches_the_receiver_on_the_offending_span(tmp_path):
     assert attributes["ai.incident.severity"] == "critical"
     assert attributes["ai.incident.failure_mode"] == "prompt_injection"
     assert attributes["ai.incident.feature"] == "support"
-    assert pipeline.store.pending_export() == []
+    assert pipeline.store.pending_delivery("OTLPSpanExporter") == []
 
 
 def test_incidents_written_during_an_outage_are_sent_when_it_ends(tmp_path):
@@ -68,7 +68,7 @@ def test_incidents_written_during_an_outage_are_sent_when_it_ends(tmp_path):
 
     with tracer.start_as_current_span("chat gpt-4o", attributes=LEAK):
         pass
-    (pending,) = pipeline.store.pending_export()
+    (pending,) = pipeline.store.pending_delivery("OTLPSpanExporter")
     assert pending.severity == "critical"
 
     with OTLPReceiver(port=port) as restarted:
@@ -81,4 +81,31 @@ def test_incidents_written_during_an_outage_are_sent_when_it_ends(tmp_path):
     resent = [s for s in restarted.spans() if s.name == "ai.incident prompt_injection"]
     assert attributes["ai.incident.id"] == pending.id
     assert resent and resent[0].links
-    assert pipeline.store.pending_export() == []
+    assert pipeline.store.pending_delivery("OTLPSpanExporter") == []
+
+
+def test_attach_wraps_each_exporter_once_and_adds_the_processor_once(tmp_path):
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    provider = TracerProvider()
+    memory = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter()))
+    pipeline = IncidentPipeline(Settings(store=str(tmp_path / "i.db")))
+
+    assert pipeline.attach(provider) == 2
+    assert pipeline.attach(provider) == 0
+    with provider.get_tracer("app").start_as_current_span("chat gpt-4o", attributes=LEAK):
+        pass
+
+    processors = provider._active_span_processor._span_processors
+    assert processors.count(pipeline.processor) == 1
+    assert sorted(pipeline.store.destinations) == [
+        "InMemorySpanExporter#1",
+        "InMemorySpanExporter#2",
+    ]
+    (incident,) = pipeline.store.list()
+    assert incident.count == 1
+    assert pipeline.store.pending_delivery("InMemorySpanExporter#1") == []
+    provider.shutdown()

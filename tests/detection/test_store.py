@@ -45,13 +45,15 @@ def test_after_cooldown_a_new_incident_starts(tmp_path):
     assert later.id != first.id
 
 
-def test_resolved_incident_reopens_when_it_recurs(tmp_path):
+@pytest.mark.parametrize("later", [1100.0, 9000.0], ids=["within cooldown", "after cooldown"])
+def test_resolved_incident_reopens_when_it_recurs(tmp_path, later):
     store = IncidentStore(tmp_path / "s.db", cooldown_s=600)
     incident = store.record(candidate(1000.0))
     store.set_status(incident.id, "resolved", "fixed the prompt")
-    again = store.record(candidate(9000.0))
+    again = store.record(candidate(later))
 
     assert again.id == incident.id
+    assert again.status == "open"
     assert [status for _, status, _ in store.get(incident.id).history] == [
         "open",
         "resolved",
@@ -59,15 +61,42 @@ def test_resolved_incident_reopens_when_it_recurs(tmp_path):
     ]
 
 
-def test_incidents_survive_a_restart_and_stay_pending_until_exported(tmp_path):
-    path = tmp_path / "s.db"
-    incident = IncidentStore(path).record(candidate(1000.0))
+def store_for(path, *destinations) -> IncidentStore:
+    store = IncidentStore(path)
+    store.destinations.update(destinations)
+    return store
 
-    reopened = IncidentStore(path)
-    assert [i.id for i in reopened.pending_export()] == [incident.id]
+
+def test_incidents_survive_a_restart_and_stay_pending_until_delivered(tmp_path):
+    path = tmp_path / "s.db"
+    incident = store_for(path, "otlp").record(candidate(1000.0))
+
+    reopened = store_for(path, "otlp")
+    (pending,) = reopened.pending_delivery("otlp")
+    assert pending.id == incident.id
     assert reopened.get(incident.id).examples[0].trace_id == 10**30 + 1
-    reopened.mark_exported([incident.id])
-    assert IncidentStore(path).pending_export() == []
+    reopened.mark_delivered("otlp", [pending])
+    assert store_for(path, "otlp").pending_delivery("otlp") == []
+
+
+def test_each_destination_keeps_its_own_pending_incidents(tmp_path):
+    store = store_for(tmp_path / "s.db", "otlp", "console")
+    incident = store.record(candidate(1000.0))
+    store.mark_delivered("console", [incident])
+
+    assert store.pending_delivery("console") == []
+    assert [i.id for i in store.pending_delivery("otlp")] == [incident.id]
+
+
+def test_a_change_made_during_delivery_is_delivered_too(tmp_path):
+    store = store_for(tmp_path / "s.db", "otlp")
+    first = store.record(candidate(1000.0))
+    escalated = store.record(candidate(1010.0, severity="critical", span=2))
+    store.mark_delivered("otlp", [first])
+
+    (pending,) = store.pending_delivery("otlp")
+    assert pending.severity == "critical"
+    assert pending.version == escalated.version
 
 
 def test_unknown_status_and_incident_are_errors(tmp_path):

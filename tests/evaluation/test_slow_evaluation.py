@@ -154,3 +154,33 @@ def test_bad_settings_fall_back(rate):
 
     settings = Settings.from_env({"AI_INCIDENTS_JUDGE_SAMPLE_RATE": str(rate)})
     assert settings.judge_sample_rate == Settings.judge_sample_rate
+
+
+def test_hung_slow_evaluator_times_out_and_is_dropped(server, telemetry):
+    import threading
+
+    release = threading.Event()
+
+    class Hanging:
+        name, aspect, cost, reads = "hanging", "quality", "slow", ("output",)
+
+        def evaluate(self, interaction: Interaction) -> EvaluationResult:
+            release.wait(30)
+            return EvaluationResult(self.name, "quality", 1.0, "ok")
+
+    configure(judge_sample_rate=1.0, judge_timeout_s=0.2)
+    evaluators.register(Hanging())
+    try:
+        for _ in range(3):
+            ask(server)
+        runner = slow_runner()
+        assert runner.wait_idle(timeout_s=30)
+        ask(server)
+        assert runner.wait_idle(timeout_s=30)
+        labels = [e.attributes["gen_ai.evaluation.explanation"] for e in judge_events(telemetry)]
+    finally:
+        release.set()
+        evaluators.unregister("hanging")
+
+    assert labels == ["timeout", "timeout", "timeout"]
+    assert runner.hung["hanging"] == 3

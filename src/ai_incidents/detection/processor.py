@@ -105,14 +105,11 @@ class IncidentSpanProcessor(SpanProcessor):
         with self._lock:
             return self._by_span.pop(span_id, [])
 
-    def put_back(self, span_id: int | None, candidates: list[Candidate]) -> None:
-        """Candidates that could not be stored: they wait for the next export."""
+    def put_back(self, candidates: list[Candidate]) -> None:
+        """Candidates that could not be stored: they wait for the next export (their span
+        has left by then, so they travel as incident spans)."""
         with self._lock:
-            for candidate in candidates:
-                if span_id is None or candidate.population:
-                    self._population.appendleft(candidate)
-                else:
-                    self._population.append(candidate)
+            self._population.extendleft(reversed(candidates))
 
     def take_population(self) -> list[Candidate]:
         """Population-level candidates waiting for export, handed over once."""

@@ -70,6 +70,8 @@ class SlowEvaluationRunner:
         self.dropped_over_budget = 0
         self.completed = 0
         self.errors = 0
+        self.hung: dict[str, int] = {}
+        """Time-outs per evaluator name."""
         self._budget = _MinuteBudget(budget_per_minute)
         self._queue: queue.Queue[tuple[Interaction, Evaluator] | None] = queue.Queue(max_queue)
         self._listeners: list[ResultListener] = []
@@ -91,7 +93,7 @@ class SlowEvaluationRunner:
         if not self._sampled(interaction):
             return
         for evaluator in self.evaluators():
-            if evaluator.name in skip:
+            if evaluator.name in skip or self.hung.get(evaluator.name, 0) >= 3:
                 continue
             if not self._budget.take():
                 self.dropped_over_budget += 1
@@ -116,10 +118,15 @@ class SlowEvaluationRunner:
         return True
 
     def shutdown(self) -> None:
+        """Stop the workers after the work queued so far (waiting at most ``timeout_s``)."""
+        deadline = time.monotonic() + self.timeout_s
         for _ in self._workers:
-            self._queue.put(None)
+            try:
+                self._queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Full:
+                break
         for worker in self._workers:
-            worker.join(timeout=self.timeout_s)
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _sampled(self, interaction: Interaction) -> bool:
         if self.sample_rate >= 1.0:
@@ -145,20 +152,26 @@ class SlowEvaluationRunner:
             self._idle.notify_all()
 
     def _evaluate(self, interaction: Interaction, evaluator: Evaluator) -> None:
-        started = time.monotonic()
-        try:
-            result = evaluator.evaluate(interaction)
-        except Exception as error:
+        """Run one evaluation in its own thread, given up after ``timeout_s``: a hung
+        evaluator costs a thread, not a worker. One that hangs three times is dropped."""
+        outcome: list[EvaluationResult | None] = []
+        thread = threading.Thread(
+            target=lambda: outcome.append(self._call(evaluator, interaction)),
+            name=f"ai-incidents-eval-{evaluator.name}",
+            daemon=True,
+        )
+        thread.start()
+        thread.join(self.timeout_s)
+        if thread.is_alive():
             self.errors += 1
-            _logger.warning("slow evaluator %s failed: %s", evaluator.name, error)
-            result = EvaluationResult(
-                evaluator.name, evaluator.aspect, 0.0, "error", None, type(error).__name__
-            )
-        if time.monotonic() - started > self.timeout_s:
-            self.errors += 1
+            self.hung[evaluator.name] = self.hung.get(evaluator.name, 0) + 1
+            if self.hung[evaluator.name] >= 3:
+                _logger.warning("slow evaluator %s timed out 3 times: dropped", evaluator.name)
             result = EvaluationResult(
                 evaluator.name, evaluator.aspect, 0.0, "error", None, "timeout"
             )
+        else:
+            result = outcome[0] if outcome else None
         if result is None:
             return
         self.completed += 1
@@ -168,6 +181,16 @@ class SlowEvaluationRunner:
                 listener(interaction, result)
             except Exception:
                 _logger.exception("evaluation result listener failed")
+
+    def _call(self, evaluator: Evaluator, interaction: Interaction) -> EvaluationResult | None:
+        try:
+            return evaluator.evaluate(interaction)
+        except Exception as error:
+            self.errors += 1
+            _logger.warning("slow evaluator %s failed: %s", evaluator.name, error)
+            return EvaluationResult(
+                evaluator.name, evaluator.aspect, 0.0, "error", None, type(error).__name__
+            )
 
     def _emit(self, interaction: Interaction, result: EvaluationResult) -> None:
         attributes = {

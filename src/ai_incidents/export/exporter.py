@@ -44,8 +44,12 @@ class IncidentExporter(SpanExporter):
         metrics: IncidentMetrics | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
         resend_after_s: float = _RESEND_AFTER_S,
+        destination: str | None = None,
     ) -> None:
         self.exporter = exporter
+        self.destination = destination or type(exporter).__name__
+        """The name deliveries to this exporter are tracked by in the store."""
+        store.destinations.add(self.destination)
         self.processor = processor
         self.store = store
         self.metrics = metrics
@@ -66,32 +70,42 @@ class IncidentExporter(SpanExporter):
             result = self.exporter.export(batch)
             self._failed_before = result is not SpanExportResult.SUCCESS
             if not self._failed_before and delivered:
-                self.store.mark_exported(delivered)
+                self.store.mark_delivered(self.destination, delivered)
             return result
 
-    def _with_incidents(self, spans: Sequence[ReadableSpan]) -> tuple[list[ReadableSpan], list]:
+    def _with_incidents(
+        self, spans: Sequence[ReadableSpan]
+    ) -> tuple[list[ReadableSpan], list[Incident]]:
         batch: list[ReadableSpan] = []
-        delivered: list[str] = []
+        delivered: list[Incident] = []
         resource = spans[0].resource if spans else Resource.get_empty()
         for span in spans:
             if self.metrics is not None and span.attributes:
                 self.metrics.record_scores(span.attributes)
             candidates = self.processor.take_for_span(span.context.span_id)
-            if not candidates:
-                batch.append(span)
-                continue
-            incidents = [self._raise(candidate) for candidate in candidates]
-            batch.append(with_incident_events(span, incidents))
-            delivered += [incident.id for incident in incidents]
-        for candidate in self.processor.take_population():
-            incident = self._raise(candidate)
+            incidents = self._raise_all(candidates)
+            batch.append(with_incident_events(span, incidents) if incidents else span)
+            delivered += incidents
+        for incident in self._raise_all(self.processor.take_population()):
             batch.append(incident_span(incident, resource))
-            delivered.append(incident.id)
-        for incident in self._pending(exclude=set(delivered)):
+            delivered.append(incident)
+        for incident in self._pending(exclude={i.id for i in delivered}):
             batch.append(incident_span(incident, resource))
             emit_incident_log(self._logger, incident)
-            delivered.append(incident.id)
+            delivered.append(incident)
         return batch, delivered
+
+    def _raise_all(self, candidates: list) -> list[Incident]:
+        """Store the candidates as incidents; if the store fails, they wait for next time."""
+        incidents = []
+        for index, candidate in enumerate(candidates):
+            try:
+                incidents.append(self._raise(candidate))
+            except Exception:
+                _logger.exception("ai-incidents could not write an incident; will retry")
+                self.processor.put_back(candidates[index:])
+                break
+        return incidents
 
     def _raise(self, candidate) -> Incident:
         incident = self.store.record(candidate)
@@ -105,7 +119,7 @@ class IncidentExporter(SpanExporter):
         cutoff = time.time() - self.resend_after_s
         return [
             incident
-            for incident in self.store.pending_export(limit=_MAX_RESEND)
+            for incident in self.store.pending_delivery(self.destination, limit=_MAX_RESEND)
             if incident.id not in exclude and (self._failed_before or incident.last_seen < cutoff)
         ]
 

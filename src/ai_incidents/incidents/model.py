@@ -88,5 +88,7 @@ class Incident:
     count: int
     evidence: dict[str, object]
     examples: tuple[SpanRef, ...]
+    version: int = 1
+    """Grows with every change; deliveries are tracked per version."""
     history: list[tuple[float, str, str]] = dataclasses.field(default_factory=list)
     """(time, status, note) entries, oldest first."""

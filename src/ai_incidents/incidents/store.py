@@ -4,7 +4,9 @@ Grouping happens here, inside one write transaction: a candidate joins the open 
 its group (feature, failure mode, cause) when that was seen within the cooldown, raising its
 severity if needed and adding examples; a resolved incident that recurs is reopened;
 otherwise a new incident starts. Every change of status is kept in the history. Incidents
-not yet delivered to the telemetry backend are marked, and found again after a restart.
+not yet delivered to a destination (each wrapped exporter is one) wait in ``deliveries``
+with the version they were written at, and are found again after a restart; a delivery
+only clears the version it carried, so a change made meanwhile is delivered too.
 """
 
 from __future__ import annotations
@@ -43,10 +45,15 @@ CREATE TABLE IF NOT EXISTS incidents (
     count INTEGER NOT NULL,
     evidence TEXT NOT NULL,
     examples TEXT NOT NULL,
-    export_pending INTEGER NOT NULL DEFAULT 1
+    version INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incidents_group ON incidents (group_key, last_seen);
-CREATE INDEX IF NOT EXISTS incidents_pending ON incidents (export_pending);
+CREATE TABLE IF NOT EXISTS deliveries (
+    incident_id TEXT NOT NULL REFERENCES incidents (id),
+    destination TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (incident_id, destination)
+);
 CREATE TABLE IF NOT EXISTS status_history (
     incident_id TEXT NOT NULL REFERENCES incidents (id),
     at REAL NOT NULL,
@@ -64,6 +71,8 @@ class IncidentStore:
     def __init__(self, path: str | os.PathLike[str], cooldown_s: float = DEFAULT_COOLDOWN_S):
         self.path = Path(path)
         self.cooldown_s = cooldown_s
+        self.destinations: set[str] = set()
+        """Where incidents are delivered (names of the wrapped exporters)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._connection().executescript(_SCHEMA)
@@ -97,10 +106,10 @@ class IncidentStore:
                 "SELECT * FROM incidents WHERE group_key = ? ORDER BY last_seen DESC LIMIT 1",
                 (candidate.group_key,),
             ).fetchone()
-            if row is not None and now - row["last_seen"] <= self.cooldown_s:
-                return self._update(db, _incident(row), candidate, now)
             if row is not None and row["status"] == "resolved":
                 return self._update(db, _incident(row), candidate, now, reopen=True)
+            if row is not None and now - row["last_seen"] <= self.cooldown_s:
+                return self._update(db, _incident(row), candidate, now)
             return self._insert(db, candidate, now)
 
     def _insert(self, db: sqlite3.Connection, candidate: Candidate, now: float) -> Incident:
@@ -119,6 +128,7 @@ class IncidentStore:
             count=1,
             evidence=candidate.evidence,
             examples=candidate.examples[:_MAX_EXAMPLES],
+            version=1,
         )
         db.execute(
             "INSERT INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
@@ -130,6 +140,7 @@ class IncidentStore:
             ),
         )  # fmt: skip
         self._history(db, incident.id, now, "open", "detected")
+        self._to_deliver(db, incident.id, 1)
         incident.history = [(now, "open", "detected")]
         return incident
 
@@ -150,20 +161,29 @@ class IncidentStore:
         ]
         incident.evidence = candidate.evidence
         incident.count += 1
-        incident.last_seen = now
+        incident.last_seen = max(incident.last_seen, now)
+        incident.version += 1
         if reopen:
             incident.status = "open"
             self._history(db, incident.id, now, "open", "recurred after resolution")
         db.execute(
             "UPDATE incidents SET severity=?, action=?, signals=?, status=?, last_seen=?, count=?,"
-            " evidence=?, examples=?, export_pending=1 WHERE id=?",
+            " evidence=?, examples=?, version=? WHERE id=?",
             (
                 incident.severity, incident.action, ",".join(incident.signals), incident.status,
-                now, incident.count, _json(incident.evidence), _examples_json(incident.examples),
-                incident.id,
+                incident.last_seen, incident.count, _json(incident.evidence),
+                _examples_json(incident.examples), incident.version, incident.id,
             ),
         )  # fmt: skip
+        self._to_deliver(db, incident.id, incident.version)
         return incident
+
+    def _to_deliver(self, db: sqlite3.Connection, incident_id: str, version: int) -> None:
+        db.executemany(
+            "INSERT INTO deliveries VALUES (?,?,?) ON CONFLICT (incident_id, destination)"
+            " DO UPDATE SET version=excluded.version",
+            [(incident_id, destination, version) for destination in self.destinations],
+        )
 
     def set_status(self, incident_id: str, status: str, note: str = "") -> Incident:
         """Move an incident to ``open``, ``contained`` or ``resolved``."""
@@ -171,22 +191,32 @@ class IncidentStore:
             raise ValueError(f"unknown status {status!r}")
         now = time.time()
         with self._transaction() as db:
-            if db.execute("UPDATE incidents SET status=?, export_pending=1 WHERE id=?",
-                          (status, incident_id)).rowcount == 0:  # fmt: skip
+            row = db.execute("SELECT version FROM incidents WHERE id=?", (incident_id,)).fetchone()
+            if row is None:
                 raise KeyError(incident_id)
+            version = row["version"] + 1
+            db.execute(
+                "UPDATE incidents SET status=?, version=? WHERE id=?",
+                (status, version, incident_id),
+            )
             self._history(db, incident_id, now, status, note)
+            self._to_deliver(db, incident_id, version)
         return self.get(incident_id)
 
-    def mark_exported(self, incident_ids: list[str]) -> None:
+    def mark_delivered(self, destination: str, incidents: list[Incident]) -> None:
+        """``destination`` received these incidents (at the versions they carry)."""
         with self._transaction() as db:
             db.executemany(
-                "UPDATE incidents SET export_pending=0 WHERE id=?", [(i,) for i in incident_ids]
+                "DELETE FROM deliveries WHERE incident_id=? AND destination=? AND version<=?",
+                [(i.id, destination, i.version) for i in incidents],
             )
 
-    def pending_export(self, limit: int = 100) -> list[Incident]:
-        """Incidents whose latest state has not reached the backend yet."""
+    def pending_delivery(self, destination: str, limit: int = 100) -> list[Incident]:
+        """Incidents whose latest state has not reached ``destination`` yet."""
         rows = self._connection().execute(
-            "SELECT * FROM incidents WHERE export_pending=1 ORDER BY last_seen LIMIT ?", (limit,)
+            "SELECT incidents.* FROM incidents JOIN deliveries ON deliveries.incident_id = id"
+            " WHERE destination=? ORDER BY last_seen LIMIT ?",
+            (destination, limit),
         )
         return [_incident(row) for row in rows]
 
@@ -243,4 +273,5 @@ def _incident(row: sqlite3.Row) -> Incident:
         count=row["count"],
         evidence=json.loads(row["evidence"]),
         examples=tuple(SpanRef(t, s) for t, s in json.loads(row["examples"])),
+        version=row["version"],
     )
