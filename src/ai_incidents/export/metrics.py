@@ -33,13 +33,16 @@ class IncidentMetrics:
         )
         self.scores = meter.create_histogram(
             semconv.AI_EVALUATION_SCORE_METRIC,
-            unit="1",
+            unit="{score}",
             description="Composite scores of LLM calls (quality: 1 is good; safety: 1 is risky).",
             explicit_bucket_boundaries_advisory=_SCORE_BUCKETS,
         )
         for name, (field, description) in _DRIFT_GAUGES.items():
             meter.create_observable_gauge(
-                name, callbacks=[self._drift_callback(field)], unit="1", description=description
+                name,
+                callbacks=[self._drift_callback(field)],
+                unit="{statistic}",
+                description=description,
             )
 
     def record_incident(self, incident: Incident) -> None:
