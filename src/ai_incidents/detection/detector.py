@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 import time
 from collections.abc import Iterator
 
@@ -404,12 +405,19 @@ class Detector:
 
 
 _HARMFUL_DIRECTION = {"quality_score": -1, "retrieval_relevance": -1, "safety_score": 1}
+_MIN_MAGNITUDE_SHIFT = math.log(1.5)
+"""Magnitudes (latency, tokens, length; on a log scale) must move by half or more: a
+significant but small shift of a fast local service's latency is noise, not an incident."""
 
 
 def _harmful(metric: str, monitor: DriftMonitor) -> bool:
-    """Scores drift harmfully one way (quality down, risk up); magnitudes either way."""
-    direction = _HARMFUL_DIRECTION.get(metric)
+    """Scores drift harmfully one way (quality down, risk up); magnitudes either way, by
+    at least a factor of 1.5."""
     stats = monitor.statistics
-    if direction is None or stats is None:
-        return True
-    return (stats.current_mean - stats.reference_mean) * direction > 0
+    if stats is None:
+        return False
+    shift = stats.current_mean - stats.reference_mean
+    direction = _HARMFUL_DIRECTION.get(metric)
+    if direction is None:
+        return abs(shift) >= _MIN_MAGNITUDE_SHIFT
+    return shift * direction > 0
