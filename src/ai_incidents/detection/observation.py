@@ -11,7 +11,7 @@ from ai_incidents import semconv
 from ai_incidents.incidents.model import SpanRef
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class Observation:
     """The attributes of one LLM span that detection uses."""
 
