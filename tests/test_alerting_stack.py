@@ -158,3 +158,17 @@ def test_low_severity_incidents_open_tickets_and_never_page(stack, webhook, tmp_
     )
     assert tickets[0]["labels"]["alertname"] == "AIIncident"
     assert all(a["labels"]["severity"] == "critical" for _, a in webhook.alerts("/pager"))
+
+
+@pytest.mark.parametrize("config", ["collector.yaml", "collector-otlp-backend.yaml"])
+def test_collector_configurations_validate(config):
+    from stack import _script
+
+    collector = _script("build-collector.sh")
+    result = subprocess.run(
+        [str(collector), "validate", "--config", str(ROOT / "collector-config" / config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
