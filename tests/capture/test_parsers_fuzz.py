@@ -116,3 +116,11 @@ def test_empty_chunk_between_cr_and_lf_keeps_one_line_end():
     decoder = SSEDecoder()
     events = [*decoder.feed(b"data: a\r"), *decoder.feed(b""), *decoder.feed(b"\ndata: b\r\n\r\n")]
     assert events == [(None, "a\nb")]
+
+
+def test_an_over_long_line_split_across_chunks_drops_its_whole_event():
+    decoder = SSEDecoder(max_event_bytes=16)
+    chunks = [b"data: " + b"x" * 40, b"x" * 10 + b"\ndata: more\n", b"\ndata: ok\n\n"]
+    events = [event for chunk in chunks for event in decoder.feed(chunk)]
+    assert events == [(None, "ok")]
+    assert decoder.dropped_bytes >= 56

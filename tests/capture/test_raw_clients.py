@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import time
 
 import httpx
 import httpx2
@@ -15,6 +16,15 @@ from ai_incidents.testing import Reply
 
 MODULES = [httpx, httpx2]
 CHAT = {"model": "llama-3", "messages": [{"role": "user", "content": "hello"}]}
+
+
+def wait_for(condition, timeout_s: float = 10.0):
+    """Poll ``condition`` until truthy (work finished on another thread)."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+    return result
 
 
 def chat_body(stream: bool = False, **extra) -> dict:
@@ -96,7 +106,7 @@ def test_stream_dropped_without_close_ends_span_when_collected(server, telemetry
         del response
         gc.collect()
 
-        span = telemetry.only_llm_span()
+        (span,) = wait_for(telemetry.llm_spans)
     assert span.attributes["ai.capture.stream_abandoned"] is True
 
 

@@ -28,6 +28,7 @@ class SSEDecoder:
         self._data_size = 0
         self._oversized = False
         self._after_cr = False
+        self._skipping_line = False
 
     def feed(self, chunk: bytes) -> Iterator[tuple[str | None, str]]:
         """Decode ``chunk``; yield each event it completes."""
@@ -52,12 +53,17 @@ class SSEDecoder:
                     start = end + 1
             else:
                 start = end + 1
+            if self._skipping_line:
+                self._skipping_line = False
+                self.dropped_bytes += len(line)
+                continue
             event = self._take_line(line)
             if event is not None:
                 yield event
         del pending[:start]
         if len(pending) > self.max_event_bytes:
-            self._oversized = True
+            # An over-long line: drop what came so far, and the rest of it when it ends.
+            self._oversized = self._skipping_line = True
             self.dropped_bytes += len(pending)
             pending.clear()
 

@@ -8,12 +8,50 @@ the stream is closed, or when the stream is garbage-collected unread (abandoned)
 
 from __future__ import annotations
 
+import atexit
 import functools
+import queue
+import threading
 import weakref
 from types import ModuleType
 from typing import Any
 
 from ai_incidents.capture.call import LLMCall
+
+# Streams collected unread are finished off the garbage collector's thread: finishing runs
+# evaluators and span processors, which must not run inside a collection (locks held by the
+# interrupted code could deadlock them). ``SimpleQueue.put`` is safe to call there.
+_abandoned: queue.SimpleQueue[LLMCall] = queue.SimpleQueue()
+_finisher_lock = threading.Lock()
+_finisher: threading.Thread | None = None
+
+
+def _finish_abandoned() -> None:
+    while True:
+        _abandoned.get().finish(True)
+
+
+@atexit.register
+def _drain_at_exit() -> None:
+    """At exit, finish what is still queued (before the SDK's own exit hook flushes)."""
+    while True:
+        try:
+            _abandoned.get_nowait().finish(True)
+        except queue.Empty:
+            return
+
+
+def _on_collected(call: LLMCall) -> None:
+    """``weakref.finalize`` callback: hand the call to the finisher thread."""
+    global _finisher
+    _abandoned.put(call)
+    if _finisher is None:
+        with _finisher_lock:
+            if _finisher is None:
+                _finisher = threading.Thread(
+                    target=_finish_abandoned, name="ai-incidents-abandoned", daemon=True
+                )
+                _finisher.start()
 
 
 @functools.cache
@@ -24,7 +62,7 @@ def tee_stream_types(module: ModuleType) -> tuple[type, type]:
         def __init__(self, inner: Any, call: LLMCall) -> None:
             self._inner = inner
             self._call = call
-            weakref.finalize(self, call.finish, True)
+            weakref.finalize(self, _on_collected, call)
 
         def __iter__(self) -> Any:
             call = self._call
@@ -49,7 +87,7 @@ def tee_stream_types(module: ModuleType) -> tuple[type, type]:
         def __init__(self, inner: Any, call: LLMCall) -> None:
             self._inner = inner
             self._call = call
-            weakref.finalize(self, call.finish, True)
+            weakref.finalize(self, _on_collected, call)
 
         async def __aiter__(self) -> Any:
             call = self._call
