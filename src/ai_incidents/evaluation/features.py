@@ -7,6 +7,8 @@ same text gives the same buckets in every process (unlike Python's ``hash``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 NGRAM_SIZES = (3, 4, 5)
@@ -45,5 +47,5 @@ def linear_score(text: str, weights: np.ndarray, bias: float) -> float:
     buckets = ngram_buckets(text, int(np.log2(len(weights))))
     if len(buckets) == 0:
         return 0.0
-    z = float(weights[buckets].sum(dtype=np.float64)) / np.sqrt(len(buckets)) + bias
-    return float(1.0 / (1.0 + np.exp(-z)))
+    z = float(np.take(weights, buckets).sum(dtype=np.float64)) / math.sqrt(len(buckets)) + bias
+    return 1.0 / (1.0 + math.exp(-z))

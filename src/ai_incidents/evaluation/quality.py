@@ -149,15 +149,14 @@ class JSONValidityEvaluator:
         return _result(self.name, 1.0, None, "")
 
 
-_LANGUAGE_SAMPLE_CHARS = 600
+_LANGUAGE_SAMPLE_WORDS = 120
 
 
 def guess_language(text: str) -> str | None:
-    """``en``, ``de`` or None (too little text to tell), from common function words in the
-    first few hundred characters."""
-    text = text[:_LANGUAGE_SAMPLE_CHARS]
-    tokens = words(text)
-    german = sum(map(_GERMAN.__contains__, tokens)) + len(_UMLAUT.findall(text))
+    """``en``, ``de`` or None (too little text to tell), from common function words among
+    the first hundred or so words."""
+    tokens = words(text)[:_LANGUAGE_SAMPLE_WORDS]
+    german = sum(map(_GERMAN.__contains__, tokens)) + len(_UMLAUT.findall(" ".join(tokens)))
     english = sum(map(_ENGLISH.__contains__, tokens))
     if german + english < 3:
         return None

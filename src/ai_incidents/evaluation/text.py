@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import string
+from collections.abc import Iterable
 
 # Tokenizing by translating punctuation to spaces and splitting is several times faster
 # than a Unicode word regex, which matters on the request path.
@@ -36,8 +37,8 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(text.lower().translate(_PUNCTUATION_TO_SPACE).split())
 
 
-def _content(text: str) -> frozenset[str]:
-    candidates = set(text.lower().translate(_PUNCTUATION_TO_SPACE).split()) - STOPWORDS
+def _content(tokens: Iterable[str]) -> frozenset[str]:
+    candidates = set(tokens) - STOPWORDS
     return frozenset([w for w in candidates if len(w) > 2])
 
 
@@ -45,7 +46,7 @@ def _content(text: str) -> frozenset[str]:
 def content_words(text: str) -> frozenset[str]:
     """Lower-cased words that carry meaning (numbers too): three characters or more, not
     stopwords."""
-    return _content(text)
+    return _content(words(text))
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
@@ -59,7 +60,7 @@ def sentence_content_words(text: str) -> tuple[frozenset[str], ...]:
         else:
             current.append(token)
     claims.append(current)
-    content = (frozenset([w for w in set(c) - STOPWORDS if len(w) > 2]) for c in claims)
+    content = (_content(claim) for claim in claims)
     return tuple(claim for claim in content if claim)
 
 
