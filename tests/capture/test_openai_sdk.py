@@ -178,3 +178,24 @@ async def test_async_chat_plain_and_streamed(async_client, telemetry, server):
     assert second.attributes["gen_ai.request.stream"] is True
     assert second.attributes["gen_ai.response.finish_reasons"] == ("stop",)
     assert [i.output_text for i in telemetry.interactions] == ["async answer", "async answer"]
+
+
+def test_with_the_openai_instrumentation_there_is_one_span_of_ours_under_theirs(client, telemetry):
+    from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor().instrument(tracer_provider=telemetry.tracer_provider)
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    finally:
+        OpenAIInstrumentor().uninstrument()
+
+    ours = telemetry.only_llm_span()
+    theirs = [
+        s
+        for s in telemetry.span_exporter.get_finished_spans()
+        if s.instrumentation_scope.name != "ai_incidents"
+        and s.attributes.get("gen_ai.operation.name") == "chat"
+    ]
+    assert len(theirs) == 1
+    assert ours.parent.span_id == theirs[0].context.span_id
+    assert "ai.feature.name" not in theirs[0].attributes

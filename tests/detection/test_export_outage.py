@@ -109,3 +109,14 @@ def test_attach_wraps_each_exporter_once_and_adds_the_processor_once(tmp_path):
     assert incident.count == 1
     assert pipeline.store.pending_delivery("InMemorySpanExporter#1") == []
     provider.shutdown()
+
+
+def test_genai_spans_of_other_instrumentations_are_not_counted_twice(tmp_path):
+    provider, pipeline = provider_for("http://127.0.0.1:9", tmp_path)
+    tracer = provider.get_tracer("com.anthropic.sdk.python")
+    foreign = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "claude"}
+    with tracer.start_as_current_span("anthropic.messages.create", attributes=foreign):
+        with tracer.start_as_current_span("chat gpt-4o", attributes=BENIGN):
+            pass
+
+    assert [key for key, _ in pipeline.detector.states()] == [("support", "gpt-4o")]

@@ -52,11 +52,16 @@ class IncidentSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         attributes = _attributes_of(span)
-        operation = attributes.get(semconv.GEN_AI_OPERATION_NAME)
-        if operation not in _LLM_OPERATIONS and span.name != semconv.AI_FEEDBACK:
+        # Our LLM spans carry ai.feature.name; GenAI spans of other instrumentations (the
+        # anthropic SDK's, the OpenAI instrumentation's) wrap the same call and are skipped.
+        ours = (
+            attributes.get(semconv.GEN_AI_OPERATION_NAME) in _LLM_OPERATIONS
+            and semconv.AI_FEATURE_NAME in attributes
+        )
+        if not ours and span.name != semconv.AI_FEEDBACK:
             return
         try:
-            if operation in _LLM_OPERATIONS:
+            if ours:
                 candidates = self._observe_call(span, attributes)
             else:
                 candidates = self._observe_feedback(span, attributes)
