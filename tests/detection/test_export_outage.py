@@ -22,6 +22,7 @@ LEAK = {
 BENIGN = {
     "gen_ai.operation.name": "chat",
     "gen_ai.request.model": "gpt-4o",
+    "ai.feature.name": "support",
     "ai.quality.score": 0.9,
 }
 
