@@ -291,13 +291,11 @@ class LLMCall:
         if i.error_type is not None:
             span.set_status(Status(StatusCode.ERROR))
 
-    def _capture_error(self, kind: str, dropped: int = 0) -> None:
+    def _capture_error(self, kind: str) -> None:
         """Count a capture error; the span keeps the first one (the request's, if any)."""
         if self.interaction.capture_error is None:
             self.interaction.capture_error = kind
             self.span.set_attribute(semconv.AI_CAPTURE_ERROR, kind)
-        if dropped:
-            self.span.set_attribute(semconv.AI_CAPTURE_DROPPED_BYTES, dropped)
         self.telemetry.capture_errors.add(1, {semconv.AI_CAPTURE_ERROR: kind})
 
     def _record_metrics(self) -> None:

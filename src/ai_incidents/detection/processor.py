@@ -123,14 +123,6 @@ class IncidentSpanProcessor(SpanProcessor):
             self._population.clear()
             return taken
 
-    def take_all(self) -> list[Candidate]:
-        """Every waiting candidate (spans that will not be exported, shutdown)."""
-        with self._lock:
-            taken = [c for cs in self._by_span.values() for c in cs] + list(self._population)
-            self._by_span.clear()
-            self._population.clear()
-            return taken
-
     def shutdown(self) -> None:
         pass
 

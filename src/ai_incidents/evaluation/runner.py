@@ -124,11 +124,17 @@ class EvaluatorRegistry:
             if (e.cost == "slow" or e.name in self.demoted) and e.name not in disabled
         ]
 
-    def run(self, interaction: Interaction) -> list[EvaluationResult]:
-        """Every fast evaluator's result; one that raises becomes an ``error`` result."""
+    def __contains__(self, name: object) -> bool:
+        return name in self._evaluators
+
+    def run(
+        self, interaction: Interaction, fast: list[Evaluator] | None = None
+    ) -> list[EvaluationResult]:
+        """Every fast evaluator's result (of ``fast``, default ``self.fast()``); one that
+        raises becomes an ``error`` result."""
         budget_s = get_settings().evaluator_budget_ms / 1000
         results = []
-        for evaluator in self.fast():
+        for evaluator in self.fast() if fast is None else fast:
             started = time.perf_counter()
             try:
                 result = evaluator.evaluate(interaction)
@@ -167,7 +173,7 @@ def slow_runner() -> SlowEvaluationRunner | None:
     (``AI_INCIDENTS_JUDGE_URL``) or a slow evaluator is registered."""
     global _slow_runner
     settings = get_settings()
-    if settings.judge_url and "llm_judge" not in {e.name for e in evaluators.slow()}:
+    if settings.judge_url and "llm_judge" not in evaluators:
         evaluators.register(
             LLMJudgeEvaluator(
                 settings.judge_url,
@@ -206,15 +212,15 @@ def evaluate_interaction(interaction: Interaction, span: Span) -> None:
     if not get_settings().enabled:
         return
     started = time.perf_counter()
-    inline = {evaluator.name for evaluator in evaluators.fast()}
-    results = evaluators.run(interaction)
+    fast = evaluators.fast()
+    results = evaluators.run(interaction, fast)
     span.set_attributes(span_attributes(interaction, results))
     for result in results:
         if result.label == "error" or result.flag is not None or result.aspect != "safety":
             span.add_event(semconv.GEN_AI_EVALUATION_RESULT, event_attributes(result))
     runner = slow_runner()
     if runner is not None:
-        runner.submit(interaction, skip=inline)
+        runner.submit(interaction, skip={evaluator.name for evaluator in fast})
     _logger.debug("evaluated in %.0f µs", (time.perf_counter() - started) * 1e6)
 
 

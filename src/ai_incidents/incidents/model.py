@@ -11,12 +11,6 @@ FailureMode = Literal[
 Severity = Literal["critical", "high", "medium", "low"]
 Status = Literal["open", "contained", "resolved"]
 
-FAILURE_MODES: tuple[FailureMode, ...] = (
-    "quality_degradation",
-    "model_regression",
-    "context_issues",
-    "prompt_injection",
-)
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 ACTION_BY_SEVERITY = {
     "critical": "feature_disabled",
@@ -24,15 +18,6 @@ ACTION_BY_SEVERITY = {
     "medium": "review_mode",
     "low": "monitoring",
 }
-SIGNALS = (
-    "low_quality",
-    "safety_violation",
-    "anomaly_detected",
-    "negative_feedback",
-    "drift_detected",
-    "model_regression",
-    "context_issue",
-)
 
 
 @dataclasses.dataclass(frozen=True)

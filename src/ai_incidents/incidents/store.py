@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ai_incidents.config import Settings
 from ai_incidents.incidents.model import (
     ACTION_BY_SEVERITY,
     SEVERITIES,
@@ -62,13 +63,14 @@ CREATE TABLE IF NOT EXISTS status_history (
 );
 """
 _MAX_EXAMPLES = 10
-DEFAULT_COOLDOWN_S = 600.0
 
 
 class IncidentStore:
     """Incidents in the SQLite file at ``path`` (created with its folder if needed)."""
 
-    def __init__(self, path: str | os.PathLike[str], cooldown_s: float = DEFAULT_COOLDOWN_S):
+    def __init__(
+        self, path: str | os.PathLike[str], cooldown_s: float = Settings.incident_cooldown_s
+    ):
         self.path = Path(path)
         self.cooldown_s = cooldown_s
         self.destinations: set[str] = set()
