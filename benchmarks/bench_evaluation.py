@@ -62,11 +62,6 @@ def documents(rng: random.Random) -> list[RetrievedDocument]:
     ]
 
 
-def clear_caches() -> None:
-    for cached in (text.words, text.content_words, text.sentence_content_words):
-        cached.cache_clear()
-
-
 def measure(items: list[Interaction]) -> list[float]:
     for item in items[:50]:
         span_attributes(item, evaluators.run(item))
@@ -90,7 +85,7 @@ def main() -> None:
     }
     print(f"{'scenario':22} {'median':>9} {'p99':>9} {'per second':>11}")
     for name, items in scenarios.items():
-        clear_caches()
+        text.cache_clear()
         samples = measure(items)
         median = samples[len(samples) // 2]
         p99 = samples[int(len(samples) * 0.99)]
@@ -103,7 +98,7 @@ def main() -> None:
     for evaluator in evaluators.fast():
         samples = []
         for item in items:
-            clear_caches()
+            text.cache_clear()
             started = time.perf_counter()
             evaluator.evaluate(item)
             samples.append(time.perf_counter() - started)

@@ -25,7 +25,7 @@ import numpy as np
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.evaluation.base import EvaluationResult, threshold
 from ai_incidents.evaluation.features import linear_score
-from ai_incidents.evaluation.text import words
+from ai_incidents.evaluation.text import word_set
 
 _I = re.IGNORECASE
 _ANY = r"[^.!?\n]{0,40}?"
@@ -240,7 +240,7 @@ def decoded_variants(text: str) -> list[str]:
     URL and unicode escapes and tag characters, and for short texts the rot13, reversed and
     leetspeak readings. Each decoder runs only when its shape is present."""
     variants = []
-    if max(map(len, words(text)), default=0) >= 16:
+    if max(map(len, word_set(text)), default=0) >= 16:
         variants += _decode_runs(
             _BASE64_RUN, lambda s: base64.b64decode(s + "=" * (-len(s) % 4)), text
         )
@@ -269,7 +269,7 @@ def decoded_variants(text: str) -> list[str]:
 
 def _matching_families(text: str) -> dict[str, tuple[str, float]]:
     lowered = text.lower()
-    tokens = set(words(text))
+    tokens = word_set(text)
     fired = {}
     for family, (category, weight, pattern) in _RULES.items():
         substrings = _TRIGGER_SUBSTRINGS.get(family)

@@ -14,6 +14,7 @@ from ai_incidents.evaluation.text import (
     ngrams,
     overlap,
     sentence_content_words,
+    word_set,
     words,
 )
 
@@ -104,7 +105,7 @@ class GroundednessEvaluator:
         retrieval = interaction.retrieval
         if retrieval is None or not retrieval.documents or not interaction.output_text:
             return None
-        context = frozenset().union(*(content_words(d.text) for d in retrieval.documents))
+        context = frozenset().union(*(word_set(d.text) for d in retrieval.documents))
         claims = sentence_content_words(interaction.output_text)
         if not claims:
             return None
