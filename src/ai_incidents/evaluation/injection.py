@@ -177,9 +177,9 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         ),
     ),
 }
-# Words (lower case, whole) of which every match of a family contains one, or for the
-# delimiter family substrings. A family's pattern runs only near such a word, so ordinary
-# text costs one tokenization and a few set lookups.
+# Words (lower case, whole) of which every match of a family contains one, and characters
+# of which every match of a family contains one. A family's pattern runs only when one is
+# there, and near its trigger words only, so ordinary text costs a few set lookups.
 _TRIGGER_WORDS = {
     "instruction_override": """ignore ignoring ignored disregard forget override bypass skip
         ignoriere ignorieren vergiss vergessen missachte übergehe ignora ignorez olvida
@@ -199,12 +199,13 @@ _TRIGGER_WORDS = {
         anweisungen regeln sistema système systeme""",
     "encoded_instruction": """decode decipher rot13 reverse""",
     "reasoning_injection": """thinking reasoning self memory permission consent""",
+    "exfiltration": """http https external audit remote without""",
+    "delimiter_injection": """end begin""",
 }
-_TRIGGER_SUBSTRINGS = {
-    "exfiltration": ("@", "http", "external", "audit", "remote", "_", "tool without"),
-    "delimiter_injection": ("<|", "inst]", "<<", "system>", "##", "system:", "assistant:",
-                            "end of", "begin "),
-}  # fmt: skip
+_TRIGGER_CHARACTERS = {
+    "exfiltration": "@_",
+    "delimiter_injection": "<]#:",
+}
 _TRIGGERS = {family: frozenset(words.split()) for family, words in _TRIGGER_WORDS.items()}
 _WINDOW = 300
 _MAX_WINDOWS = 16
@@ -268,13 +269,13 @@ def decoded_variants(text: str) -> list[str]:
 
 
 def _matching_families(text: str) -> dict[str, tuple[str, float]]:
-    lowered = text.lower()
     tokens = word_set(text)
+    lowered = text.lower()
     fired = {}
     for family, (category, weight, pattern) in _RULES.items():
-        substrings = _TRIGGER_SUBSTRINGS.get(family)
-        if substrings is not None:
-            hit = any(map(lowered.__contains__, substrings)) and pattern.search(text)
+        characters = _TRIGGER_CHARACTERS.get(family, "")
+        if any(map(text.__contains__, characters)):
+            hit = pattern.search(text) is not None
         else:
             near = tokens & _TRIGGERS[family]
             hit = bool(near) and _search_near(pattern, text, lowered, near)
@@ -284,13 +285,16 @@ def _matching_families(text: str) -> dict[str, tuple[str, float]]:
 
 
 def _search_near(pattern: re.Pattern[str], text: str, lowered: str, near: set[str]) -> bool:
-    """Search ``pattern`` within ``_WINDOW`` characters of the trigger words only."""
+    """Search ``pattern`` within ``_WINDOW`` characters of the trigger words only (the
+    whole text when it is short or the trigger words are everywhere)."""
     if len(text) <= 2 * _WINDOW:
         return pattern.search(text) is not None
     spans = []
     for word in near:
         position = lowered.find(word)
-        while position >= 0 and len(spans) < _MAX_WINDOWS:
+        while position >= 0:
+            if len(spans) == _MAX_WINDOWS:
+                return pattern.search(text) is not None
             spans.append((max(0, position - _WINDOW), position + len(word) + _WINDOW))
             position = lowered.find(word, position + 1)
     spans.sort()
@@ -316,6 +320,8 @@ def injection_families(text: str) -> dict[str, tuple[str, float]]:
 class InjectionModel:
     """The shipped n-gram classifier: ``probability(text)`` of a prompt injection."""
 
+    window = 512
+
     def __init__(self, weights: np.ndarray, bias: float, threshold: float) -> None:
         self.weights = weights.astype(np.float32)
         self.bias = bias
@@ -329,6 +335,10 @@ class InjectionModel:
             return cls(data["weights"], float(data["bias"]), float(data["threshold"]))
 
     def probability(self, text: str) -> float:
+        """Of a long text, the model reads both ends (``window`` characters each), where
+        instructions to a model sit; the rules read all of it."""
+        if len(text) > 2 * self.window:
+            text = f"{text[: self.window]}\n{text[-self.window :]}"
         return linear_score(text, self.weights, self.bias)
 
 

@@ -13,7 +13,6 @@ from ai_incidents.capture.interaction import Interaction
 from ai_incidents.evaluation.base import EvaluationResult
 
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b")
-_DIGIT = re.compile(r"\d")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.IGNORECASE)
 _IPV6 = re.compile(r"(?<![\w:])[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}(?![\w:])")
 # One pass finds every run of digits with separators; each run is then classified.
@@ -36,22 +35,25 @@ _DATE_PREFIX = re.compile(r"\d{4}-\d{1,2}-\d{1,2}\b")
 _EXTENSION = re.compile(r"\s*(?:x|ext\.?)\s*\d{1,5}$")
 _MAESTRO_PREFIX = re.compile(r"5[06-9]|6")
 
-# kind -> (a substring every match contains, checked first; the pattern)
+# kind -> (substrings of which every match contains one, checked first; the pattern)
 _SECRETS = {
-    "openai_key": ("sk-", re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-)?[A-Za-z0-9_-]{32,}")),
-    "anthropic_key": ("sk-ant-", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{32,}")),
-    "aws_access_key": ("A", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    "openai_key": (("sk-",), re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-)?[A-Za-z0-9_-]{32,}")),
+    "anthropic_key": (("sk-ant-",), re.compile(r"\bsk-ant-[A-Za-z0-9_-]{32,}")),
+    "aws_access_key": (("AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     "github_token": (
-        "_",
+        ("_",),
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\b"),
     ),
-    "slack_token": ("xox", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    "google_api_key": ("AIza", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-    "stripe_key": ("_live_", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{20,}\b")),
-    "private_key": ("PRIVATE KEY", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
-    "jwt": ("eyJ", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    "slack_token": (("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    "google_api_key": (("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    "stripe_key": (("_live_",), re.compile(r"\b[rs]k_live_[A-Za-z0-9]{20,}\b")),
+    "private_key": (("PRIVATE KEY",), re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
+    "jwt": (
+        ("eyJ",),
+        re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    ),
     "connection_string_password": (
-        "://",
+        ("://",),
         re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]+:[^\s@/]{3,}@[^\s/]+", re.IGNORECASE),
     ),
 }
@@ -88,7 +90,7 @@ def pii_spans(text: str) -> list[tuple[str, int, int]]:
     spans = []
     if "@" in text:
         spans += [("email", *m.span()) for m in _EMAIL.finditer(text)]
-    if not _DIGIT.search(text):
+    if not any(map(text.__contains__, "0123456789")):
         return spans
     ibans = [m.span() for m in _IBAN.finditer(text) if iban_valid(m.group())]
     spans += [("iban", start, end) for start, end in ibans]
@@ -128,8 +130,8 @@ def find_secrets(text: str) -> collections.Counter[str]:
     """Count the secret kinds in ``text`` (API keys, private keys, JWTs, passwords in URLs)."""
     return collections.Counter(
         kind
-        for kind, (marker, pattern) in _SECRETS.items()
-        if marker in text
+        for kind, (markers, pattern) in _SECRETS.items()
+        if any(map(text.__contains__, markers))
         for _ in pattern.finditer(text)
     )
 

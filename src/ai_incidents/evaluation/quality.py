@@ -19,13 +19,16 @@ from ai_incidents.evaluation.text import (
 )
 
 _TRUNCATION_REASONS = frozenset({"length", "max_tokens", "max_output_tokens"})
+# Matched against lower-cased text: an IGNORECASE pattern is three times slower.
 _REFUSAL = re.compile(
-    r"\b(?:I(?:'m| am) (?:sorry|afraid|unable|not able)|I can(?:no|')t (?:help|assist|do|provide"
-    r"|answer|comply)|I (?:won't|will not) (?:be able|help|provide)|as an AI(?: language model)?"
-    r"|I must decline|I'm not allowed|unable to (?:help|assist|comply)"
-    r"|es tut mir leid|ich kann (?:dir|ihnen)? ?(?:dabei )?nicht helfen|das kann ich nicht)\b",
-    re.IGNORECASE,
+    r"\b(?:i(?:'m| am) (?:sorry|afraid|unable|not able)|i can(?:no|')t (?:help|assist|do|provide"
+    r"|answer|comply)|i (?:won't|will not) (?:be able|help|provide)|as an ai(?: language model)?"
+    r"|i must decline|i'm not allowed|unable to (?:help|assist|comply)"
+    r"|es tut mir leid|ich kann (?:dir|ihnen)? ?(?:dabei )?nicht helfen|das kann ich nicht)\b"
 )
+# Every refusal the pattern knows contains one of these words.
+_REFUSAL_WORDS = frozenset({"i", "ai", "unable", "leid", "kann"})
+_REFUSAL_SPAN = 400
 _UMLAUT = re.compile("[äöüßÄÖÜ]")
 _GERMAN = frozenset(
     """der die das und ist nicht ich sie wir mit für auf ein eine auch sich""".split()
@@ -71,7 +74,9 @@ class RefusalEvaluator:
         text = interaction.output_text
         if not text:
             return None
-        if _REFUSAL.search(text[:400]):
+        if not _REFUSAL_WORDS.isdisjoint(word_set(text)) and _REFUSAL.search(
+            text[:_REFUSAL_SPAN].lower()
+        ):
             return _result(self.name, 0.0, "refusal", "the answer declines the request")
         return _result(self.name, 1.0, None, "")
 
@@ -157,7 +162,9 @@ def guess_language(text: str) -> str | None:
     """``en``, ``de`` or None (too little text to tell), from common function words among
     the first hundred or so words."""
     tokens = words(text)[:_LANGUAGE_SAMPLE_WORDS]
-    german = sum(map(_GERMAN.__contains__, tokens)) + len(_UMLAUT.findall(" ".join(tokens)))
+    german = sum(map(_GERMAN.__contains__, tokens))
+    if not text.isascii():
+        german += len(_UMLAUT.findall(" ".join(tokens)))
     english = sum(map(_ENGLISH.__contains__, tokens))
     if german + english < 3:
         return None
