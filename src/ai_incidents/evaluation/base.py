@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 from ai_incidents import semconv
 from ai_incidents.capture.interaction import Interaction
@@ -13,8 +12,7 @@ Cost = Literal["fast", "slow"]
 Aspect = Literal["quality", "safety", "retrieval"]
 
 
-@dataclasses.dataclass(frozen=True)
-class EvaluationResult:
+class EvaluationResult(NamedTuple):
     """One evaluator's verdict on one interaction.
 
     ``score`` is 0..1 in the evaluator's own direction: for quality and retrieval 1 is good,

@@ -8,7 +8,6 @@ same text gives the same buckets in every process (unlike Python's ``hash``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -17,43 +16,42 @@ DEFAULT_BITS = 16
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _BASE = np.uint64(257)
 # The characters ``str.split`` breaks ASCII text at, each mapped to a space.
-_ASCII_WHITESPACE = str.maketrans(dict.fromkeys("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f", " "))
+_ASCII_WHITESPACE = bytes.maketrans(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f", b" " * 9)
 
 
-def _collapsed(text: str) -> str:
-    """``text`` lower-cased, whitespace runs made one space, no space at either end: the
-    same as ``" ".join(text.lower().split())``, without splitting ASCII text into words."""
+def _collapsed(text: str) -> bytes:
+    """``text`` lower-cased, whitespace runs made one space, no space at either end, in
+    UTF-8: the same as ``" ".join(text.lower().split())``, without splitting ASCII text
+    into words."""
     lowered = text.lower()
     if not lowered.isascii():
-        return " ".join(lowered.split())
-    spaced = lowered.translate(_ASCII_WHITESPACE)
-    while "  " in spaced:
-        spaced = spaced.replace("  ", " ")
-    return spaced.strip(" ")
+        return " ".join(lowered.split()).encode()
+    spaced = lowered.encode().translate(_ASCII_WHITESPACE)
+    while b"  " in spaced:
+        spaced = spaced.replace(b"  ", b" ")
+    return spaced.strip(b" ")
 
 
-def _bucket_runs(text: str, bits: int) -> Iterator[np.ndarray]:
-    """The buckets of each n-gram size in turn, as ``intp`` arrays.
+def ngram_buckets(text: str, bits: int = DEFAULT_BITS) -> np.ndarray:
+    """The bucket of every character n-gram of ``text`` (with repeats), as ``intp``.
 
     The n-gram hashes grow one byte at a time (h(n+1) = h(n) * 257 + next byte, modulo
     2**64), so all sizes cost a few vector operations; a multiplicative hash spreads them.
     """
-    data = np.frombuffer(_collapsed(text).encode("utf-8"), dtype=np.uint8).astype(np.uint64)
-    shift = np.uint64(64 - bits)
+    data = np.frombuffer(_collapsed(text), dtype=np.uint8).astype(np.uint64)
     rolling = data
+    hashes = []
     for n in range(2, NGRAM_SIZES[-1] + 1):
         if len(data) < n:
-            return
+            break
         rolling = rolling[:-1] * _BASE + data[n - 1 :]
         if n in NGRAM_SIZES:
-            # Buckets are below 2**bits, so reading them as signed integers is exact.
-            yield ((rolling * _MULTIPLIER) >> shift).view(np.int64).astype(np.intp, copy=False)
-
-
-def ngram_buckets(text: str, bits: int = DEFAULT_BITS) -> np.ndarray:
-    """The bucket of every character n-gram of ``text`` (with repeats), as ``intp``."""
-    runs = list(_bucket_runs(text, bits))
-    return np.concatenate(runs) if runs else np.zeros(0, dtype=np.intp)
+            hashes.append(rolling)
+    if not hashes:
+        return np.zeros(0, dtype=np.intp)
+    buckets = (np.concatenate(hashes) * _MULTIPLIER) >> np.uint64(64 - bits)
+    # Buckets are below 2**bits, so reading them as signed integers is exact.
+    return buckets.view(np.int64).astype(np.intp, copy=False)
 
 
 def linear_score(text: str, weights: np.ndarray, bias: float) -> float:
@@ -61,11 +59,8 @@ def linear_score(text: str, weights: np.ndarray, bias: float) -> float:
 
     Each occurrence weighs ``1/sqrt(number of n-grams)``, so long and short texts compare.
     """
-    total, count = 0.0, 0
-    for buckets in _bucket_runs(text, int(np.log2(len(weights)))):
-        total += float(weights.take(buckets).sum(dtype=np.float64))
-        count += len(buckets)
-    if count == 0:
+    buckets = ngram_buckets(text, int(np.log2(len(weights))))
+    if len(buckets) == 0:
         return 0.0
-    z = total / math.sqrt(count) + bias
+    z = float(weights.take(buckets).sum(dtype=np.float64)) / math.sqrt(len(buckets)) + bias
     return 1.0 / (1.0 + math.exp(-z))

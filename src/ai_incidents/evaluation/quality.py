@@ -11,6 +11,7 @@ from ai_incidents.capture.interaction import Interaction
 from ai_incidents.evaluation.base import EvaluationResult, threshold
 from ai_incidents.evaluation.text import (
     content_words,
+    document_words,
     ngrams,
     overlap,
     sentence_content_words,
@@ -110,11 +111,12 @@ class GroundednessEvaluator:
         retrieval = interaction.retrieval
         if retrieval is None or not retrieval.documents or not interaction.output_text:
             return None
-        context = frozenset().union(*(word_set(d.text) for d in retrieval.documents))
         claims = sentence_content_words(interaction.output_text)
         if not claims:
             return None
-        supported = sum(overlap(claim, context) >= 0.5 for claim in claims)
+        claimed = content_words(interaction.output_text)
+        found = set().union(*(claimed & document_words(d.text) for d in retrieval.documents))
+        supported = sum(overlap(claim, found) >= 0.5 for claim in claims)
         score = supported / len(claims)
         flag = "ungrounded" if score < threshold(self.name, self.threshold) else None
         return _result(self.name, score, flag, f"{supported} of {len(claims)} claims supported")

@@ -226,22 +226,26 @@ def evaluate_interaction(interaction: Interaction, span: Span) -> None:
 
 def span_attributes(interaction: Interaction, results: list[EvaluationResult]) -> dict[str, object]:
     """The composite ``ai.quality.*``, ``ai.safety.*`` and ``ai.retrieval.*`` attributes."""
-    ok = [r for r in results if r.label != "error"]
+    quality: list[EvaluationResult] = []
+    safety: list[EvaluationResult] = []
+    retrieval: list[EvaluationResult] = []
+    by_aspect = {"quality": quality, "safety": safety, "retrieval": retrieval}
+    for result in results:
+        group = by_aspect.get(result.aspect)
+        if group is not None and result.label != "error":
+            group.append(result)
     attributes: dict[str, object] = {}
-    quality = [r for r in ok if r.aspect == "quality"]
     if quality:
         weights = [QUALITY_WEIGHTS.get(r.name, 1.0) for r in quality]
         score = sum(w * r.score for w, r in zip(weights, quality, strict=True)) / sum(weights)
         flags = sorted({r.flag for r in quality if r.flag})
         attributes[semconv.AI_QUALITY_SCORE] = min(score, FLAGGED_QUALITY_CAP) if flags else score
         attributes[semconv.AI_QUALITY_FLAGS] = flags
-    safety = [r for r in ok if r.aspect == "safety"]
     if safety:
         categories = sorted({r.flag for r in safety if r.flag})
         attributes[semconv.AI_SAFETY_SCORE] = max(r.score for r in safety)
         attributes[semconv.AI_SAFETY_FLAGGED] = bool(categories)
         attributes[semconv.AI_SAFETY_CATEGORIES] = categories
-    retrieval = [r for r in ok if r.aspect == "retrieval"]
     if retrieval:
         attributes[semconv.AI_RETRIEVAL_FLAGS] = sorted({r.flag for r in retrieval if r.flag})
         for r in retrieval:

@@ -56,10 +56,17 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(_normalized(text, _PUNCTUATION_TO_SPACE).split())
 
 
-@functools.lru_cache(maxsize=_DOCUMENT_CACHE_SIZE)
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def word_set(text: str) -> frozenset[str]:
     """The distinct lower-cased words of ``text``."""
     return frozenset(words(text))
+
+
+@functools.lru_cache(maxsize=_DOCUMENT_CACHE_SIZE)
+def document_words(text: str) -> frozenset[str]:
+    """The distinct lower-cased words of a retrieved document (its word order is never
+    needed, so it is not kept)."""
+    return frozenset(_normalized(text, _PUNCTUATION_TO_SPACE).split())
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
@@ -79,7 +86,8 @@ def sentence_content_words(text: str) -> tuple[frozenset[str], ...]:
 
 def cache_clear() -> None:
     """Forget every cached tokenization (for benchmarks that measure cold texts)."""
-    for cached in (words, word_set, content_words, sentence_content_words):
+    caches = (words, word_set, document_words, content_words, sentence_content_words)
+    for cached in caches:
         cached.cache_clear()
 
 
