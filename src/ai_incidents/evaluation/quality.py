@@ -30,7 +30,7 @@ _REFUSAL = re.compile(
 # Every refusal the pattern knows contains one of these words.
 _REFUSAL_WORDS = frozenset({"i", "ai", "unable", "leid", "kann"})
 _REFUSAL_SPAN = 400
-_UMLAUT = re.compile("[äöüßÄÖÜ]")
+_UMLAUT = re.compile("[äöüß]")
 _GERMAN = frozenset(
     """der die das und ist nicht ich sie wir mit für auf ein eine auch sich""".split()
 )
@@ -157,17 +157,14 @@ class JSONValidityEvaluator:
         return _result(self.name, 1.0, None, "")
 
 
-_LANGUAGE_SAMPLE_WORDS = 120
-
-
 def guess_language(text: str) -> str | None:
-    """``en``, ``de`` or None (too little text to tell), from common function words among
-    the first hundred or so words."""
-    tokens = words(text)[:_LANGUAGE_SAMPLE_WORDS]
-    german = sum(map(_GERMAN.__contains__, tokens))
+    """``en``, ``de`` or None (too little text to tell), from the distinct common function
+    words of each language in ``text``, and for German the words with umlauts."""
+    present = word_set(text)
+    german = len(_GERMAN & present)
     if not text.isascii():
-        german += len(_UMLAUT.findall(" ".join(tokens)))
-    english = sum(map(_ENGLISH.__contains__, tokens))
+        german += sum(1 for word in present if not word.isascii() and _UMLAUT.search(word))
+    english = len(_ENGLISH & present)
     if german + english < 3:
         return None
     return "de" if german > english else "en"
