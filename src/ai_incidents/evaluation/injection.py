@@ -17,7 +17,7 @@ import binascii
 import functools
 import importlib.resources
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote
 
 import numpy as np
@@ -25,12 +25,12 @@ import numpy as np
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.evaluation.base import EvaluationResult, threshold
 from ai_incidents.evaluation.features import linear_score
-from ai_incidents.evaluation.text import word_set
+from ai_incidents.evaluation.text import spaced, word_set
 
-_I = re.IGNORECASE
 _ANY = r"[^.!?\n]{0,40}?"
 # family -> (category, weight, pattern). Patterns describe attack classes; they are not
-# copies of any dataset's rows.
+# copies of any dataset's rows. They are matched against lower-cased text: an IGNORECASE
+# pattern costs about three times as much.
 _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
     "instruction_override": (
         "prompt_injection",
@@ -53,7 +53,6 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"|\babweichend zu (?:den )?vorherigen\b"
             r"|\b(?:lassen sie|lass) alle (?:vorherigen|bisherigen) \w+ hinter sich\b"
             r"|\bsupersedes? (?:all )?(?:prior|previous|earlier)\b",
-            _I,
         ),
     ),
     "fake_authority": (
@@ -66,7 +65,7 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"(?:have|has) (?:changed|been updated)\b"
             r"|\bnote to (?:the |any )?(?:bot|ai|assistant|model|llm|agent)s?\b"
             r"|\b(?:ai|llm) (?:agents?|assistants?|models?) (?:reading|processing|integrating)\b",
-            _I | re.MULTILINE,
+            re.MULTILINE,
         ),
     ),
     "safety_bypass": (
@@ -81,7 +80,6 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"|limitations)\b|\ballow all content\b"
             r"|\b(?:senza|sin|sans) (?:restrizioni|restricciones|restrictions|filtr[io]s?)\b"
             r"|\b(?:modo|modalità|mode) (?:desarrollador|sviluppatore|développeur)\b",
-            _I,
         ),
     ),
     "task_switch": (
@@ -95,7 +93,6 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"|\b(?:just|only) (?:output|say|print|write)\b[^.!?\n]{0,10}[\"']"
             r"|\bdo not (?:answer|look|respond)\b" + _ANY + r"\b(?:just|only|instead)\b"
             r"|\byour (?:real|actual|true|new) (?:task|job|goal|directive)\b",
-            _I,
         ),
     ),
     "role_play": (
@@ -106,13 +103,12 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"|unrestricted|evil|jailbroken)\b"
             r"|\bpretend\b[^.!?\n]{0,40}\b(?:no|without|any) "
             r"(?:rules|restrictions|filters|limits|safety)\b"
-            r"|\bdo anything now\b|\bDAN\b|\bdeveloper mode\b|\bjailbr(?:eak|oken)\b"
+            r"|\bdo anything now\b|\bdan\b|\bdeveloper mode\b|\bjailbr(?:eak|oken)\b"
             r"|\bfrom now on,? (?:you (?:are|will|must)|respond|answer|act)\b"
             r"|\bdu bist (?:jetzt|nun|ab sofort)\b|\bstell dir vor,? du bist\b"
             r"|\btu so,? als (?:ob|wärst)\b"
             r"|\bohne (?:jegliche )?(?:einschränkungen|zensur|filter)\b"
             r"|\bora sei\b|\bahora (?:eres|estás|estas)\b",
-            _I,
         ),
     ),
     "system_prompt_extraction": (
@@ -129,7 +125,6 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"|\b(?:rivela|révèle|revela|mostra|muestra|montre)\w*\b[^.!?\n]{0,30}?"
             r"\b(?:prompt di sistema|istruzioni di sistema|instructions système"
             r"|instrucciones del sistema|prompt del sistema|prompt système)\b",
-            _I,
         ),
     ),
     "exfiltration": (
@@ -142,7 +137,6 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"|\bcall (?:the )?\w+ tool without (?:approval|confirmation|asking)\b"
             r"|\b(?:call|use|invoke)\s+(?:http_post|send_email|delete_file|transfer_money"
             r"|exec(?:ute)?_\w+)\b",
-            _I,
         ),
     ),
     "encoded_instruction": (
@@ -152,7 +146,6 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"\b(?:decode|decipher|apply rot13|reverse)\b"
             + _ANY
             + r"\b(?:do|follow|comply|execute|obey|what it says)\b",
-            _I,
         ),
     ),
     "reasoning_injection": (
@@ -163,23 +156,22 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"|\bnote to self\s*\(persist"
             r"|\bsave this (?:note|instruction) (?:to|in) your memory\b"
             r"|\buser has (?:granted|given) (?:permission|consent) to skip\b",
-            _I,
         ),
     ),
     "delimiter_injection": (
         "prompt_injection",
         0.8,
         re.compile(
-            r"<\|im_(?:start|end)\|>|\[/?INST\]|<</?SYS>>|</?system>"
+            r"<\|im_(?:start|end)\|>|\[/?inst\]|<</?sys>>|</?system>"
             r"|^\s*#{2,}\s*(?:system|instruction)"
-            r"|\b(?:END|BEGIN) (?:OF )?(?:SYSTEM|USER|PROMPT)\b|^\s*(?:system|assistant)\s*:",
-            _I | re.MULTILINE,
+            r"|\b(?:end|begin) (?:of )?(?:system|user|prompt)\b|^\s*(?:system|assistant)\s*:",
+            re.MULTILINE,
         ),
     ),
 }
-# Words (lower case, whole) of which every match of a family contains one, and characters
-# of which every match of a family contains one. A family's pattern runs only when one is
-# there, and near its trigger words only, so ordinary text costs a few set lookups.
+# Words (lower case, whole) of which every match of a family contains one. A family's
+# pattern runs only when one is there, and only near them, so ordinary text costs a few set
+# lookups and a few short searches.
 _TRIGGER_WORDS = {
     "instruction_override": """ignore ignoring ignored disregard forget override bypass skip
         ignoriere ignorieren vergiss vergessen missachte übergehe ignora ignorez olvida
@@ -199,15 +191,15 @@ _TRIGGER_WORDS = {
         anweisungen regeln sistema système systeme""",
     "encoded_instruction": """decode decipher rot13 reverse""",
     "reasoning_injection": """thinking reasoning self memory permission consent""",
-    "exfiltration": """http https external audit remote without""",
-    "delimiter_injection": """end begin""",
+    "exfiltration": """http https external audit remote without email delete money exec
+        execute""",
+    "delimiter_injection": """im inst sys system instruction end begin assistant""",
 }
-_TRIGGER_CHARACTERS = {
-    "exfiltration": "@_",
-    "delimiter_injection": "<]#:",
-}
+# Substrings, for the matches that hold no trigger word (an e-mail address).
+_TRIGGER_MARKS = {"exfiltration": ("@",)}
 _TRIGGERS = {family: frozenset(words.split()) for family, words in _TRIGGER_WORDS.items()}
-_WINDOW = 300
+# Every pattern reaches less than this far from its trigger word, either way.
+_WINDOW = 200
 _MAX_WINDOWS = 16
 
 
@@ -269,34 +261,38 @@ def decoded_variants(text: str) -> list[str]:
 
 
 def _matching_families(text: str) -> dict[str, tuple[str, float]]:
-    tokens = word_set(text)
     lowered = text.lower()
+    present = word_set(text)
     fired = {}
     for family, (category, weight, pattern) in _RULES.items():
-        characters = _TRIGGER_CHARACTERS.get(family, "")
-        if any(map(text.__contains__, characters)):
-            hit = pattern.search(text) is not None
-        else:
-            near = tokens & _TRIGGERS[family]
-            hit = bool(near) and _search_near(pattern, text, lowered, near)
-        if hit:
+        words = present & _TRIGGERS[family]
+        marks = [mark for mark in _TRIGGER_MARKS.get(family, ()) if mark in lowered]
+        if (words or marks) and _search_near(pattern, text, lowered, words, marks):
             fired[family] = (category, weight)
     return fired
 
 
-def _search_near(pattern: re.Pattern[str], text: str, lowered: str, near: set[str]) -> bool:
-    """Search ``pattern`` within ``_WINDOW`` characters of the trigger words only (the
-    whole text when it is short or the trigger words are everywhere)."""
-    if len(text) <= 2 * _WINDOW:
-        return pattern.search(text) is not None
+def _search_near(
+    pattern: re.Pattern[str], text: str, lowered: str, words: Iterable[str], marks: list[str]
+) -> bool:
+    """Search ``pattern`` in ``lowered`` within ``_WINDOW`` characters of each trigger word
+    and mark; all of it when it is short, when the triggers occur often, or when a trigger
+    word stands next to a separator ``spaced`` does not know."""
+    if len(lowered) <= 2 * _WINDOW:
+        return pattern.search(lowered) is not None
+    # Positions in `spaced` (one leading space) of " word " are the word's in `lowered`.
+    haystack = spaced(text)
+    needles = [(haystack, f" {word} ") for word in words] + [(lowered, m) for m in marks]
     spans = []
-    for word in near:
-        position = lowered.find(word)
+    for within, needle in needles:
+        position = within.find(needle)
+        if position < 0:
+            return pattern.search(lowered) is not None
         while position >= 0:
             if len(spans) == _MAX_WINDOWS:
-                return pattern.search(text) is not None
-            spans.append((max(0, position - _WINDOW), position + len(word) + _WINDOW))
-            position = lowered.find(word, position + 1)
+                return pattern.search(lowered) is not None
+            spans.append((max(0, position - _WINDOW), position + len(needle) + _WINDOW))
+            position = within.find(needle, position + 1)
     spans.sort()
     merged = [list(spans[0])]
     for start, end in spans[1:]:
@@ -304,7 +300,7 @@ def _search_near(pattern: re.Pattern[str], text: str, lowered: str, near: set[st
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    return any(pattern.search(text, start, end) for start, end in merged)
+    return any(pattern.search(lowered, start, end) for start, end in merged)
 
 
 def injection_families(text: str) -> dict[str, tuple[str, float]]:

@@ -13,10 +13,17 @@ from ai_incidents.capture.interaction import Interaction
 from ai_incidents.evaluation.base import EvaluationResult
 
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.IGNORECASE)
+# Patterns here start with a digit or a literal where they can: the regex engine then skips
+# to candidates quickly, where a leading letter class or optional part makes it try (and
+# pay for) every position. An IBAN match starts at its check digits, after the country.
+_IBAN = re.compile(
+    r"[0-9]{2}(?<=(?<!\w)[A-Za-z]{2}[0-9]{2})(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?\b"
+)
 _IPV6 = re.compile(r"(?<![\w:])[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}(?![\w:])")
-# One pass finds every run of digits with separators; each run is then classified.
-_NUMBER_RUN = re.compile(r"[+(]?\d[\d ().+-]{5,30}\d(?:\s*(?:x|ext\.?)\s*\d{1,5})?")
+_IPV6_HINT = re.compile(r":[0-9a-fA-F]{0,4}:")
+# One pass finds every run of digits with separators (and a "+" or "(" before it); each run
+# is then classified.
+_NUMBER_RUN = re.compile(r"\d[\d ().+-]{5,30}\d(?:\s*(?:x|ext\.?)\s*\d{1,5})?")
 _CARD = re.compile(r"(?:\d[ -]?){11,18}\d")
 _SSN = re.compile(r"(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}")
 _IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
@@ -41,7 +48,7 @@ _SECRETS = {
     "anthropic_key": (("sk-ant-",), re.compile(r"\bsk-ant-[A-Za-z0-9_-]{32,}")),
     "aws_access_key": (("AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     "github_token": (
-        ("_",),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\b"),
     ),
     "slack_token": (("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
@@ -92,17 +99,21 @@ def pii_spans(text: str) -> list[tuple[str, int, int]]:
         spans += [("email", *m.span()) for m in _EMAIL.finditer(text)]
     if not any(map(text.__contains__, "0123456789")):
         return spans
-    ibans = [m.span() for m in _IBAN.finditer(text) if iban_valid(m.group())]
+    ibans = [(m.start() - 2, m.end()) for m in _IBAN.finditer(text)]
+    ibans = [(start, end) for start, end in ibans if iban_valid(text[start:end])]
     spans += [("iban", start, end) for start, end in ibans]
-    if ":" in text:
+    if _IPV6_HINT.search(text):
         spans += [("ip_address", *m.span()) for m in _IPV6.finditer(text) if _is_ipv6(m.group())]
     for match in _NUMBER_RUN.finditer(text):
         start, end = match.span()
+        if start and text[start - 1] in "+(":
+            start -= 1
         glued = (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
         if glued or any(a <= start < b for a, b in ibans):
             continue
-        kind = classify_number(match.group().strip(" .-"))
-        if kind == "phone" and not _phone_in_context(text, match.group(), start, end):
+        candidate = text[start:end]
+        kind = classify_number(candidate.strip(" .-"))
+        if kind == "phone" and not _phone_in_context(text, candidate, start, end):
             continue
         if kind:
             spans.append((kind, start, end))

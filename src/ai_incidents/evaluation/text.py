@@ -18,6 +18,9 @@ _UNICODE_PUNCTUATION = (
     "\u2014\u2015\u2026\u2032\u2033\u00b7\u2022\u00a1\u00bf\u00a0\u3001\u3002"
 )
 _PUNCTUATION_TO_SPACE = bytes.maketrans(_ASCII_PUNCTUATION, b" " * len(_ASCII_PUNCTUATION))
+_SEPARATORS_TO_SPACE = bytes.maketrans(
+    _ASCII_PUNCTUATION + b"\t\n\r\x0b\x0c", b" " * (len(_ASCII_PUNCTUATION) + 5)
+)
 _SENTENCE_ENDS = b".!?"
 _SENTENCE_MARKS = bytes.maketrans(
     _ASCII_PUNCTUATION,
@@ -57,6 +60,13 @@ def words(text: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
+def spaced(text: str) -> str:
+    """``text`` lower-cased with every separator a space, and a space at either end: the
+    word ``w`` is where `` w `` is, at the same position as in ``text.lower()``."""
+    return f" {_normalized(text, _SEPARATORS_TO_SPACE)} "
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def word_set(text: str) -> frozenset[str]:
     """The distinct lower-cased words of ``text``."""
     return frozenset(words(text))
@@ -86,7 +96,7 @@ def sentence_content_words(text: str) -> tuple[frozenset[str], ...]:
 
 def cache_clear() -> None:
     """Forget every cached tokenization (for benchmarks that measure cold texts)."""
-    caches = (words, word_set, document_words, content_words, sentence_content_words)
+    caches = (words, spaced, word_set, document_words, content_words, sentence_content_words)
     for cached in caches:
         cached.cache_clear()
 
