@@ -2,20 +2,29 @@
 
     python benchmarks/bench_evaluation.py [--interactions 2000]
 
-A typical interaction: 2 KB prompt, 1 KB answer, 5 retrieved documents of 1 KB. Every
-interaction has fresh texts (no tokenizer cache hits) in the "fresh" scenario; in the
-"recurring documents" scenario the five documents repeat across calls, as a knowledge base's
-do. Prints median and p99 per interaction, interactions per second, each evaluator's share,
-and the published anchor: LLM Guard's DeBERTa prompt-injection scanner, 104-213 ms per
-prompt on a CPU.
+A typical interaction: 2 KB prompt, 1 KB answer, 5 retrieved documents of 1 KB. Scenarios:
+
+- fresh texts: every interaction has new texts (no tokenizer cache hits), drawn from a
+  support vocabulary (plain ASCII);
+- recurring documents: the same five documents in every call, as a knowledge base's recur;
+- fresh prose: new slices of the Python documentation (the standard library's
+  ``pydoc_data``): real English with code, digits and curly quotes, the harder case.
+
+Prints median and p99 per interaction (the best of three runs, to keep other processes on
+the machine out of the figure), interactions per second, each evaluator's share, and the
+published anchor: LLM Guard's DeBERTa prompt-injection scanner, 104-213 ms per prompt on a
+CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import pydoc_data.topics
 import random
 import statistics
 import time
+from collections.abc import Callable
 
 from ai_incidents.capture.interaction import Interaction, Message, Retrieval, RetrievedDocument
 from ai_incidents.evaluation import text
@@ -40,37 +49,67 @@ def paragraph(rng: random.Random, size: int) -> str:
     return " ".join(words)[:size]
 
 
-def interaction(rng: random.Random, documents: list[RetrievedDocument]) -> Interaction:
+def interaction(
+    rng: random.Random,
+    documents: list[RetrievedDocument],
+    text: Callable[[random.Random, int], str] = paragraph,
+) -> Interaction:
     return Interaction(
         operation="chat",
         provider="openai",
         wire_format="openai.chat_completions",
         feature="support",
         system_instructions=["You are Acme's support assistant. Answer from the documents."],
-        input_messages=[Message("user", paragraph(rng, 2048))],
-        output_messages=[Message("assistant", paragraph(rng, 1024), "stop")],
+        input_messages=[Message("user", text(rng, 2048))],
+        output_messages=[Message("assistant", text(rng, 1024), "stop")],
         finish_reasons=["stop"],
         retrieval=Retrieval("refund policy for returned items", documents),
     )
 
 
-def documents(rng: random.Random) -> list[RetrievedDocument]:
+def documents(rng: random.Random, text: Callable[[random.Random, int], str] = paragraph):
     now = time.time()
     return [
-        RetrievedDocument(id=str(i), text=paragraph(rng, 1024), timestamp=now - 86400 * i)
+        RetrievedDocument(id=str(i), text=text(rng, 1024), timestamp=now - 86400 * i)
         for i in range(5)
     ]
 
 
-def measure(items: list[Interaction]) -> list[float]:
+_PYTHON_DOCS = " ".join(pydoc_data.topics.topics.values())
+
+
+def prose(rng: random.Random, size: int) -> str:
+    start = rng.randrange(len(_PYTHON_DOCS) - size)
+    return _PYTHON_DOCS[start : start + size]
+
+
+def measure(items: list[Interaction]) -> tuple[list[float], dict[str, float]]:
+    """Sorted seconds per interaction, and each evaluator's median seconds within the run
+    (a text's tokenization is paid by the first evaluator that reads it)."""
+    fast = evaluators.fast()
     for item in items[:50]:
-        span_attributes(item, evaluators.run(item))
-    samples = []
+        span_attributes(item, evaluators.run(item, fast))
+    samples, shares = [], collections.defaultdict(list)
     for item in items[50:]:
         started = time.perf_counter()
-        span_attributes(item, evaluators.run(item))
+        results = []
+        for evaluator in fast:
+            begun = time.perf_counter()
+            result = evaluator.evaluate(item)
+            shares[evaluator.name].append(time.perf_counter() - begun)
+            if result is not None:
+                results.append(result)
+        span_attributes(item, results)
         samples.append(time.perf_counter() - started)
-    return sorted(samples)
+    return sorted(samples), {name: statistics.median(s) for name, s in shares.items()}
+
+
+def best_of(runs: int, items: list[Interaction]) -> tuple[list[float], dict[str, float]]:
+    measured = []
+    for _ in range(runs):
+        text.cache_clear()
+        measured.append(measure(items))
+    return min(measured, key=lambda m: m[0][len(m[0]) // 2])
 
 
 def main() -> None:
@@ -79,30 +118,26 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     shared = documents(rng)
+    n = args.interactions
     scenarios = {
-        "fresh texts": [interaction(rng, documents(rng)) for _ in range(args.interactions)],
-        "recurring documents": [interaction(rng, shared) for _ in range(args.interactions)],
+        "fresh texts": [interaction(rng, documents(rng)) for _ in range(n)],
+        "recurring documents": [interaction(rng, shared) for _ in range(n)],
+        "fresh prose": [interaction(rng, documents(rng, prose), prose) for _ in range(n)],
     }
     print(f"{'scenario':22} {'median':>9} {'p99':>9} {'per second':>11}")
+    shares = {}
     for name, items in scenarios.items():
-        text.cache_clear()
-        samples = measure(items)
+        samples, shares[name] = best_of(3, items)
         median = samples[len(samples) // 2]
         p99 = samples[int(len(samples) * 0.99)]
         rate = 1 / statistics.mean(samples)
         print(f"{name:22} {median * 1e6:7.0f}µs {p99 * 1e6:7.0f}µs {rate:11,.0f}")
     print("anchor: LLM Guard PromptInjection (DeBERTa-v3) 104-213 ms per prompt on a CPU")
 
-    print(f"\n{'evaluator (cold caches)':28} {'median':>9}")
-    items = scenarios["fresh texts"][:300]
+    print(f"\n{'evaluator (median in the run)':30}" + "".join(f"{s:>22}" for s in scenarios))
     for evaluator in evaluators.fast():
-        samples = []
-        for item in items:
-            text.cache_clear()
-            started = time.perf_counter()
-            evaluator.evaluate(item)
-            samples.append(time.perf_counter() - started)
-        print(f"{evaluator.name:28} {statistics.median(samples) * 1e6:7.1f}µs")
+        times = "".join(f"{shares[s][evaluator.name] * 1e6:20.1f}µs" for s in scenarios)
+        print(f"{evaluator.name:30}{times}")
 
 
 if __name__ == "__main__":

@@ -193,6 +193,37 @@ def debian_faq() -> list[Row]:
     return rows
 
 
+def python_docs() -> list[Row]:
+    """Paragraphs of the Python documentation's topics, 200 to 2,000 characters (the
+    standard library's ``pydoc_data``, PSF licence): long benign technical text."""
+    import pydoc_data.topics
+
+    rows = []
+    for topic in pydoc_data.topics.topics.values():
+        chunk = ""
+        for paragraph in topic.split("\n\n"):
+            chunk = f"{chunk}\n\n{paragraph}" if chunk else paragraph
+            if len(chunk) >= 200:
+                rows.append((chunk[:2000], 0, "python-docs"))
+                chunk = ""
+    return rows
+
+
+def debian_faq_answers() -> list[Row]:
+    """Answers of the Debian FAQ (English), 200 characters or more: long benign prose that
+    answers a user, as retrieved documents and pasted text do."""
+    rows = []
+    root = _deb("debian-faq") / "usr/share/doc/debian/FAQ"
+    for path in sorted(root.glob("*.en.html")):
+        page = path.read_text(encoding="utf-8", errors="replace")
+        for section in re.split(r'<h[2-4][^>]*class="title"[^>]*>', page)[1:]:
+            body = re.split(r"</h[2-4]>", section, maxsplit=1)[-1]
+            text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+            if len(text) >= 200:
+                rows.append((text[:3000], 0, "debian-faq:answers"))
+    return rows
+
+
 @dataclasses.dataclass(frozen=True)
 class Source:
     name: str
@@ -206,12 +237,18 @@ TRAINING = (
     Source("pyrit_jailbreak", pyrit_jailbreak, "MIT"),
     Source("chitchat", chitchat, "MIT"),
     Source("chatterbot", chatterbot, "BSD-3-Clause"),
+    Source("python_docs", python_docs, "PSF-2.0"),
 )
 HELD_OUT = (
     Source("promptfoo", promptfoo, "MIT"),
     Source("bastioncorpus", bastioncorpus, "MIT"),
     Source("jailbreak_corpus_mini", jailbreak_corpus_mini, "MIT"),
     Source("debian_faq", debian_faq, "Debian FAQ licence (verbatim and modified copies)"),
+    Source(
+        "debian_faq_answers",
+        debian_faq_answers,
+        "Debian FAQ licence (verbatim and modified copies)",
+    ),
 )
 
 

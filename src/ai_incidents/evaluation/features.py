@@ -15,6 +15,7 @@ NGRAM_SIZES = (3, 4, 5)
 DEFAULT_BITS = 16
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _BASE = np.uint64(257)
+MEAN_FROM = 150
 # The characters ``str.split`` breaks ASCII text at, each mapped to a space.
 _ASCII_WHITESPACE = bytes.maketrans(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f", b" " * 9)
 
@@ -54,13 +55,23 @@ def ngram_buckets(text: str, bits: int = DEFAULT_BITS) -> np.ndarray:
     return buckets.view(np.int64).astype(np.intp, copy=False)
 
 
+def length_scale(count: int) -> float:
+    """What the summed weights of ``count`` n-grams are multiplied by: ``1/sqrt(count)`` up
+    to ``MEAN_FROM`` n-grams (a short text's few n-grams are weak evidence), then a constant
+    times ``1/count``, the mean weight, which does not grow with length. Scaling by
+    ``1/sqrt(count)`` throughout makes any long text look like an attack."""
+    if count <= MEAN_FROM:
+        return 1.0 / math.sqrt(max(count, 1))
+    return math.sqrt(MEAN_FROM) / count
+
+
 def linear_score(text: str, weights: np.ndarray, bias: float) -> float:
     """Logistic probability of a linear model over the n-gram buckets of ``text``.
 
-    Each occurrence weighs ``1/sqrt(number of n-grams)``, so long and short texts compare.
+    The weights of the text's n-grams are summed and scaled by ``length_scale``.
     """
     buckets = ngram_buckets(text, int(np.log2(len(weights))))
     if len(buckets) == 0:
         return 0.0
-    z = float(weights.take(buckets).sum(dtype=np.float64)) / math.sqrt(len(buckets)) + bias
+    z = float(weights.take(buckets).sum(dtype=np.float64)) * length_scale(len(buckets)) + bias
     return 1.0 / (1.0 + math.exp(-z))

@@ -6,8 +6,9 @@ Two detectors, combined by taking the higher risk:
   delimiter and chat-template injection, system-prompt extraction, long encoded payloads.
   Each family has a weight; several together raise the score.
 - a logistic regression over hashed character n-grams (``features.py``), trained by
-  ``training/train_injection_model.py`` on the deepset/prompt-injections train split and
-  shipped as ``models/injection.npz``; it catches paraphrases the rules do not list.
+  ``training/train_injection_model.py`` on public prompt-injection, jailbreak and benign
+  data (short and long) and shipped as ``models/injection.npz``; it catches paraphrases the
+  rules do not list. Of a long text it reads both ends.
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"|unrestricted|evil|jailbroken)\b"
             r"|\bpretend\b[^.!?\n]{0,40}\b(?:no|without|any) "
             r"(?:rules|restrictions|filters|limits|safety)\b"
-            r"|\bdo anything now\b|\bdan\b|\bdeveloper mode\b|\bjailbr(?:eak|oken)\b"
+            r"|\bdo anything now\b|\b(?:as|are|be|called|named|hello|hi) dan\b|\bdan(?: mode|:)"
+            r"|\bdeveloper mode\b|\bjailbr(?:eak|oken)\b"
             r"|\bfrom now on,? (?:you (?:are|will|must)|respond|answer|act)\b"
             r"|\bdu bist (?:jetzt|nun|ab sofort)\b|\bstell dir vor,? du bist\b"
             r"|\btu so,? als (?:ob|wärst)\b"
@@ -131,8 +133,13 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         "prompt_injection",
         0.85,
         re.compile(
+            # What is sent must be data worth stealing, not "an e-mail" or "the invoice".
             r"\b(?:send|e-?mail|forward|post|upload|transfer|envoie|invia|envía|schick)\w*\b"
-            r"[^.!?\n]{0,60}?\b(?:to|at|a|an|à)\s+(?:\S+@\S+\.\w+|https?://\S+"
+            r"[^.!?\n]{0,30}?\b(?:conversation|chat|history|data|credentials?|passwords?"
+            r"|keys?|secrets?|tokens?|context|prompt|instructions|files?|messages|emails"
+            r"|contacts|customers?|users?|records|summary|results?|list|everything|them|this"
+            r"|it|daten|données|dati|datos)\b"
+            r"[^.!?\n]{0,30}?\b(?:to|at|a|an|à)\s+(?:\S+@\S+\.\w+|https?://\S+"
             r"|the (?:external|audit|remote) \w+)"
             r"|\bcall (?:the )?\w+ tool without (?:approval|confirmation|asking)\b"
             r"|\b(?:call|use|invoke)\s+(?:http_post|send_email|delete_file|transfer_money"
@@ -164,7 +171,9 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         re.compile(
             r"<\|im_(?:start|end)\|>|\[/?inst\]|<</?sys>>|</?system>"
             r"|^\s*#{2,}\s*(?:system|instruction)"
-            r"|\b(?:end|begin) (?:of )?(?:system|user|prompt)\b|^\s*(?:system|assistant)\s*:",
+            r"|\b(?:end|begin) (?:of )?(?:the )?system (?:prompt|message|instructions?|input"
+            r"|header)\b|\b(?:end|begin) of (?:the )?user (?:prompt|message|input)\b"
+            r"|\b(?:end|begin) (?:of )?prompt\b|^\s*(?:system|assistant)\s*:",
             re.MULTILINE,
         ),
     ),
@@ -191,12 +200,15 @@ _TRIGGER_WORDS = {
         anweisungen regeln sistema système systeme""",
     "encoded_instruction": """decode decipher rot13 reverse""",
     "reasoning_injection": """thinking reasoning self memory permission consent""",
-    "exfiltration": """http https external audit remote without email delete money exec
-        execute""",
-    "delimiter_injection": """im inst sys system instruction end begin assistant""",
+    "exfiltration": """http https external audit remote without""",
+    "delimiter_injection": """inst sys system instruction prompt message input assistant""",
 }
-# Substrings, for the matches that hold no trigger word (an e-mail address).
-_TRIGGER_MARKS = {"exfiltration": ("@",)}
+# Substrings, for the matches that hold no distinctive word (an e-mail address, a tool's
+# name, a chat-template token).
+_TRIGGER_MARKS = {
+    "exfiltration": ("@", "send_email", "delete_file", "transfer_money", "exec_", "execute_"),
+    "delimiter_injection": ("<|im_",),
+}
 _TRIGGERS = {family: frozenset(words.split()) for family, words in _TRIGGER_WORDS.items()}
 # Every pattern reaches less than this far from its trigger word, either way.
 _WINDOW = 200
@@ -256,7 +268,8 @@ def decoded_variants(text: str) -> list[str]:
         if len(tags) >= 8:
             variants.append(tags)
     if len(text) <= _SHORT_TEXT:
-        variants += [text.translate(_ROT13), text[::-1], text.translate(_LEET)]
+        readings = (text.translate(_ROT13), text[::-1], text.translate(_LEET))
+        variants += [reading for reading in readings if reading != text]
     return variants
 
 
