@@ -191,8 +191,8 @@ _TRIGGER_WORDS = {
         llm""",
     "safety_bypass": """safety no without filter filters limits restrictions censorship
         limitations allow senza sin sans modo modalità mode""",
-    "task_switch": """follow over again front folgen konzentriere just real actual true
-        instead""",
+    "task_switch": """follow over again front folgen konzentriere just only real actual
+        true new instead""",
     "role_play": """now longer act pretend anything dan developer jailbreak jailbroken
         jailbreaking from jetzt nun sofort stell tu ohne ora ahora""",
     "system_prompt_extraction": """prompt instructions initial hidden developer rules above
@@ -210,8 +210,20 @@ _TRIGGER_MARKS = {
     "delimiter_injection": ("<|im_",),
 }
 _TRIGGERS = {family: frozenset(words.split()) for family, words in _TRIGGER_WORDS.items()}
-# Every pattern reaches less than this far from its trigger word, either way.
-_WINDOW = 200
+# How far (characters before, after) a family's matches reach from a trigger word in them,
+# with a margin: the gaps its pattern allows, and the words on either side.
+_REACH = {
+    "instruction_override": (20, 150),
+    "fake_authority": (50, 70),
+    "safety_bypass": (90, 110),
+    "task_switch": (90, 70),
+    "role_play": (40, 100),
+    "system_prompt_extraction": (100, 50),
+    "exfiltration": (170, 90),
+    "encoded_instruction": (20, 100),
+    "reasoning_injection": (50, 50),
+    "delimiter_injection": (50, 50),
+}
 _MAX_WINDOWS = 16
 
 
@@ -280,18 +292,24 @@ def _matching_families(text: str) -> dict[str, tuple[str, float]]:
     for family, (category, weight, pattern) in _RULES.items():
         words = present & _TRIGGERS[family]
         marks = [mark for mark in _TRIGGER_MARKS.get(family, ()) if mark in lowered]
-        if (words or marks) and _search_near(pattern, text, lowered, words, marks):
+        if (words or marks) and _search_near(family, pattern, text, lowered, words, marks):
             fired[family] = (category, weight)
     return fired
 
 
 def _search_near(
-    pattern: re.Pattern[str], text: str, lowered: str, words: Iterable[str], marks: list[str]
+    family: str,
+    pattern: re.Pattern[str],
+    text: str,
+    lowered: str,
+    words: Iterable[str],
+    marks: list[str],
 ) -> bool:
-    """Search ``pattern`` in ``lowered`` within ``_WINDOW`` characters of each trigger word
-    and mark; all of it when it is short, when the triggers occur often, or when a trigger
-    word stands next to a separator ``spaced`` does not know."""
-    if len(lowered) <= 2 * _WINDOW:
+    """Search ``pattern`` in ``lowered`` within the family's reach of each trigger word and
+    mark; all of it when it is short, when the triggers occur often, or when a trigger word
+    stands next to a separator ``spaced`` does not know."""
+    before, after = _REACH[family]
+    if len(lowered) <= before + after:
         return pattern.search(lowered) is not None
     # Positions in `spaced` (one leading space) of " word " are the word's in `lowered`.
     haystack = spaced(text)
@@ -304,7 +322,7 @@ def _search_near(
         while position >= 0:
             if len(spans) == _MAX_WINDOWS:
                 return pattern.search(lowered) is not None
-            spans.append((max(0, position - _WINDOW), position + len(needle) + _WINDOW))
+            spans.append((max(0, position - before), position + len(needle) + after))
             position = within.find(needle, position + 1)
     spans.sort()
     merged = [list(spans[0])]
