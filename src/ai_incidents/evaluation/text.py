@@ -42,15 +42,21 @@ _CACHE_SIZE = 16
 _DOCUMENT_CACHE_SIZE = 64
 
 
-def _normalized(text: str, table: bytes) -> str:
-    """``text`` lower-cased, with punctuation replaced as ``table`` says (Unicode
-    punctuation by a space)."""
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _lowered_utf8(text: str) -> bytes:
+    """``text`` lower-cased, with Unicode punctuation replaced by a space, in UTF-8."""
     lowered = text.lower()
     if not lowered.isascii():
         for mark in _UNICODE_PUNCTUATION:
             if mark in lowered:
                 lowered = lowered.replace(mark, " ")
-    return lowered.encode().translate(table).decode()
+    return lowered.encode()
+
+
+def _normalized(text: str, table: bytes) -> str:
+    """``text`` lower-cased, with punctuation replaced as ``table`` says (Unicode
+    punctuation by a space)."""
+    return _lowered_utf8(text).translate(table).decode()
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
@@ -96,7 +102,15 @@ def sentence_content_words(text: str) -> tuple[frozenset[str], ...]:
 
 def cache_clear() -> None:
     """Forget every cached tokenization (for benchmarks that measure cold texts)."""
-    caches = (words, spaced, word_set, document_words, content_words, sentence_content_words)
+    caches = (
+        _lowered_utf8,
+        words,
+        spaced,
+        word_set,
+        document_words,
+        content_words,
+        sentence_content_words,
+    )
     for cached in caches:
         cached.cache_clear()
 
