@@ -21,10 +21,10 @@ _PUNCTUATION_TO_SPACE = bytes.maketrans(_ASCII_PUNCTUATION, b" " * len(_ASCII_PU
 _SEPARATORS_TO_SPACE = bytes.maketrans(
     _ASCII_PUNCTUATION + b"\t\n\r\x0b\x0c", b" " * (len(_ASCII_PUNCTUATION) + 5)
 )
-_SENTENCE_ENDS = b".!?"
+# Sentence ends become line breaks, and every other separator a space.
 _SENTENCE_MARKS = bytes.maketrans(
-    _ASCII_PUNCTUATION,
-    bytes(b"\n"[0] if c in _SENTENCE_ENDS else b" "[0] for c in _ASCII_PUNCTUATION),
+    _ASCII_PUNCTUATION + b"\t\r\x0b\x0c\x1c\x1d\x1e\x1f",
+    bytes(ord("\n") if c in b".!?" else ord(" ") for c in _ASCII_PUNCTUATION) + b" " * 8,
 )
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been
@@ -94,10 +94,26 @@ def content_words(text: str) -> frozenset[str]:
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def sentence_content_words(text: str) -> tuple[frozenset[str], ...]:
-    """The content words of each sentence of ``text`` that has any."""
+    """The content words of each sentence of ``text`` that has any.
+
+    Sentences are cut from ``words(text)`` by counting each line's spaces, rather than by
+    splitting the text into words a second time.
+    """
     content = content_words(text)
-    sentences = _normalized(text, _SENTENCE_MARKS).split("\n")
-    return tuple(claim for claim in map(content.intersection, map(str.split, sentences)) if claim)
+    tokens = words(text)
+    marked = _normalized(text, _SENTENCE_MARKS)
+    while "  " in marked:
+        marked = marked.replace("  ", " ")
+    lines = marked.split("\n")
+    claims, start = [], 0
+    for line in lines:
+        line = line.strip(" ")
+        end = start + line.count(" ") + 1 if line else start
+        claims.append(content.intersection(tokens[start:end]))
+        start = end
+    if start != len(tokens):  # a space outside ASCII: count the words by splitting
+        claims = list(map(content.intersection, map(str.split, lines)))
+    return tuple(claim for claim in claims if claim)
 
 
 def cache_clear() -> None:
