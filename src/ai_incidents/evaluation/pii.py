@@ -42,25 +42,32 @@ _DATE_PREFIX = re.compile(r"\d{4}-\d{1,2}-\d{1,2}\b")
 _EXTENSION = re.compile(r"\s*(?:x|ext\.?)\s*\d{1,5}$")
 _MAESTRO_PREFIX = re.compile(r"5[06-9]|6")
 
-# kind -> (substrings of which every match contains one, checked first; the pattern)
+# kind -> (a character and substrings every match contains, checked first, the character
+# alone by a fast scan; the pattern)
 _SECRETS = {
-    "openai_key": (("sk-",), re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-)?[A-Za-z0-9_-]{32,}")),
-    "anthropic_key": (("sk-ant-",), re.compile(r"\bsk-ant-[A-Za-z0-9_-]{32,}")),
-    "aws_access_key": (("AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    "openai_key": (
+        ("-", "sk-"),
+        re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-)?[A-Za-z0-9_-]{32,}"),
+    ),
+    "anthropic_key": (("-", "sk-ant-"), re.compile(r"\bsk-ant-[A-Za-z0-9_-]{32,}")),
+    "aws_access_key": (("A", "AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     "github_token": (
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        ("_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\b"),
     ),
-    "slack_token": (("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    "google_api_key": (("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-    "stripe_key": (("_live_",), re.compile(r"\b[rs]k_live_[A-Za-z0-9]{20,}\b")),
-    "private_key": (("PRIVATE KEY",), re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
+    "slack_token": (("-", "xox"), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    "google_api_key": (("A", "AIza"), re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    "stripe_key": (("_", "_live_"), re.compile(r"\b[rs]k_live_[A-Za-z0-9]{20,}\b")),
+    "private_key": (
+        ("-", "PRIVATE KEY"),
+        re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"),
+    ),
     "jwt": (
-        ("eyJ",),
+        ("J", "eyJ"),
         re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
     ),
     "connection_string_password": (
-        ("://",),
+        (":", "://"),
         re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]+:[^\s@/]{3,}@[^\s/]+", re.IGNORECASE),
     ),
 }
@@ -139,12 +146,11 @@ def classify_number(candidate: str) -> str | None:
 
 def find_secrets(text: str) -> collections.Counter[str]:
     """Count the secret kinds in ``text`` (API keys, private keys, JWTs, passwords in URLs)."""
-    return collections.Counter(
-        kind
-        for kind, (markers, pattern) in _SECRETS.items()
-        if any(map(text.__contains__, markers))
-        for _ in pattern.finditer(text)
-    )
+    found: collections.Counter[str] = collections.Counter()
+    for kind, ((character, *markers), pattern) in _SECRETS.items():
+        if character in text and any(map(text.__contains__, markers)):
+            found[kind] += sum(1 for _ in pattern.finditer(text))
+    return +found
 
 
 def _is_public_or_private_ip(text: str) -> bool:
