@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 
 import pytest
 
@@ -126,3 +127,21 @@ def test_processes_sharing_a_file_group_into_one_incident(tmp_path):
     (incident,) = IncidentStore(path).list()
     assert all(worker.exitcode == 0 for worker in workers)
     assert incident.count == 150
+
+
+def test_a_store_from_before_delivery_versions_is_upgraded(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE incidents (id TEXT PRIMARY KEY, group_key TEXT NOT NULL,"
+            " failure_mode TEXT NOT NULL, severity TEXT NOT NULL, signals TEXT NOT NULL,"
+            " feature TEXT NOT NULL, model TEXT NOT NULL, action TEXT NOT NULL,"
+            " status TEXT NOT NULL, first_seen REAL NOT NULL, last_seen REAL NOT NULL,"
+            " count INTEGER NOT NULL, evidence TEXT NOT NULL, examples TEXT NOT NULL,"
+            " export_pending INTEGER NOT NULL DEFAULT 1)"
+        )
+    store = store_for(path, "otlp")
+    first = store.record(candidate(1000.0, span=1))
+    again = store_for(path, "otlp").record(candidate(1010.0, span=2))
+    assert again.id == first.id and again.count == 2
+    assert [i.id for i in store.pending_delivery("otlp")] == [first.id]

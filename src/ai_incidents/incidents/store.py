@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS status_history (
     note TEXT NOT NULL
 );
 """
+_SCHEMA_VERSION = 1
 _MAX_EXAMPLES = 10
 
 
@@ -77,7 +78,21 @@ class IncidentStore:
         """Where incidents are delivered (names of the wrapped exporters)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._connection().executescript(_SCHEMA)
+        self._create_or_upgrade()
+
+    def _create_or_upgrade(self) -> None:
+        """Create the tables, or bring a store written by an earlier version up to date
+        (``PRAGMA user_version`` says which)."""
+        with self._transaction() as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] >= _SCHEMA_VERSION:
+                return
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(incidents)")}
+            if "version" not in columns:
+                db.execute("ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+            db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -133,7 +148,9 @@ class IncidentStore:
             version=1,
         )
         db.execute(
-            "INSERT INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
+            "INSERT INTO incidents (id, group_key, failure_mode, severity, signals, feature,"
+            " model, action, status, first_seen, last_seen, count, evidence, examples, version)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
             (
                 incident.id, incident.group_key, incident.failure_mode, incident.severity,
                 ",".join(incident.signals), incident.feature, incident.model, incident.action,
