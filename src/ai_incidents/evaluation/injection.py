@@ -347,7 +347,7 @@ def injection_families(text: str) -> dict[str, tuple[str, float]]:
 class InjectionModel:
     """The shipped n-gram classifier: ``probability(text)`` of a prompt injection."""
 
-    window = 512
+    window = 384
 
     def __init__(self, weights: np.ndarray, bias: float, threshold: float) -> None:
         self.weights = weights.astype(np.float32)

@@ -108,15 +108,15 @@ class GroundednessEvaluator:
     threshold = 0.5
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
-        retrieval = interaction.retrieval
-        if retrieval is None or not retrieval.documents or not interaction.output_text:
+        retrieval, answer = interaction.retrieval, interaction.output_text
+        if retrieval is None or not retrieval.documents or not answer:
             return None
-        claims = sentence_content_words(interaction.output_text)
+        claims = sentence_content_words(answer)
         if not claims:
             return None
-        claimed = content_words(interaction.output_text)
+        claimed = content_words(answer)
         found = set().union(*(claimed & document_words(d.text) for d in retrieval.documents))
-        supported = sum(overlap(claim, found) >= 0.5 for claim in claims)
+        supported = sum(2 * len(claim & found) >= len(claim) for claim in claims)
         score = supported / len(claims)
         flag = "ungrounded" if score < threshold(self.name, self.threshold) else None
         return _result(self.name, score, flag, f"{supported} of {len(claims)} claims supported")
