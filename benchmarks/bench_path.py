@@ -4,8 +4,9 @@ incident processor, in CPU time per call.
     python benchmarks/bench_path.py [--calls 600]
 
 Each call records a retrieval of 5 fresh documents of 1 KB and sends a fresh 2 KB prompt
-through raw httpx to the local provider server (its own process), which answers 1 KB. The
-same calls run first without ai-incidents, then with it installed as in production
+through raw httpx to the local provider server, which answers a fresh 1 KB (the server runs
+on its own thread, whose CPU time is not the app's). The same calls run first without
+ai-incidents, then with it installed as in production
 (``ai_incidents.install``: instrumentation, processor, exporter wrapping) over a batch
 span processor whose exporter drops spans. Prints, per call, the median CPU time of the
 calling thread (the app's path) and of the whole process (with the export thread), and the
@@ -30,7 +31,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 sys.path.insert(0, str(Path(__file__).parent))
 
 import ai_incidents
-from bench_capture import DropExporter, provider_server
+from ai_incidents.testing import ProviderServer, Reply
+from bench_capture import DropExporter
 from bench_evaluation import paragraph
 
 
@@ -50,8 +52,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=600)
     args = parser.parse_args()
-    rng = random.Random(11)
-    with provider_server() as url, httpx.Client(base_url=url) as http:
+    rng, server_rng = random.Random(11), random.Random(12)
+    answer = ProviderServer(lambda api, body: Reply(text=paragraph(server_rng, 1024)))
+    with answer as server, httpx.Client(base_url=server.url) as http:
 
         def retrieve() -> list[dict]:
             return [{"id": str(i), "text": paragraph(rng, 1024)} for i in range(5)]
