@@ -178,42 +178,117 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         ),
     ),
 }
-# Words (lower case, whole) of which every match of a family contains one. A family's
-# pattern runs only when one is there, and only near them, so ordinary text costs a few set
-# lookups and a few short searches.
-_TRIGGER_WORDS = {
-    "instruction_override": """ignore ignoring ignored disregard forget override bypass skip
-        ignoriere ignorieren vergiss vergessen missachte übergehe ignora ignorez olvida
-        dimentica oublie oubliez oublier new neue leave abweichend lassen lass supersede
-        supersedes forget""",
-    "fake_authority": """system admin developer sistema système systeme systemhinweis
-        override rules instructions guidelines directive directives note agent agents ai
-        llm""",
-    "safety_bypass": """safety no without filter filters limits restrictions censorship
-        limitations allow senza sin sans modo modalità mode""",
-    "task_switch": """follow over again front folgen konzentriere just only real actual
-        true new instead""",
-    "role_play": """now longer act pretend anything dan developer jailbreak jailbroken
-        jailbreaking from jetzt nun sofort stell tu ohne ora ahora""",
-    "system_prompt_extraction": """prompt instructions initial hidden developer rules above
-        configuration credentials api key keys systemprompt system systemanweisungen
-        anweisungen regeln sistema système systeme""",
-    "encoded_instruction": """decode decipher rot13 reverse""",
-    "reasoning_injection": """thinking reasoning self memory permission consent""",
-    "exfiltration": """http https external audit remote without""",
-    "delimiter_injection": """inst sys system instruction prompt message input assistant""",
+# Triggers: every match of a family contains one. A trigger is an anchor word (lower case,
+# whole) with, where a companion list follows "|", one of its companion words anywhere in the
+# text too; or a mark, a substring. A family's pattern runs only near the anchors and marks
+# present, so ordinary text costs a few set lookups and a few short searches.
+_TRIGGER_GROUPS = {
+    "instruction_override": (
+        "ignore disregard forget override bypass skip | instruction instructions prompt prompts"
+        " rules directions guidelines context restrictions directive directives",
+        "ignoriere vergiss missachte übergehe | anweisungen befehle regeln vorgaben instruktionen"
+        " alles",
+        "ignora ignorez olvida dimentica oublie oubliez oublier | istruzioni instructions"
+        " instrucciones consignes indicaciones",
+        "instruction instructions directive | new",
+        "anweisung anweisungen | neue",
+        "forget | everything all",
+        "vergiss | alles alle",
+        "behind | leave",
+        "abweichend | vorherigen",
+        "hinter | lass lassen",
+        "supersede supersedes | prior previous earlier",
+    ),
+    "fake_authority": (
+        "system admin developer | note notice update message override hinweis",
+        "sistema | nota",
+        "système systeme | note",
+        "systemhinweis",
+        "override",
+        "changed updated | rules instructions guidelines directive directives",
+        "note | bot bots ai ais assistant assistants model models llm llms agent agents",
+        "reading processing integrating | ai llm",
+    ),
+    "safety_bypass": (
+        "safety",
+        "filter filters limits restrictions censorship limitations | no without",
+        "allow | content",
+        "restrizioni restricciones restrictions filtri filtris filtro filtros | senza sin sans",
+        "desarrollador sviluppatore développeur",
+    ),
+    "task_switch": (
+        "follow | now",
+        "task | start begin",
+        "folgen | nun",
+        "konzentriere",
+        "just only | output say print write",
+        "answer look respond | just only instead",
+        "task job goal directive | real actual true new",
+    ),
+    "role_play": (
+        "now longer | you",
+        "unfiltered unrestricted evil jailbroken | act",
+        "pretend | rules restrictions filters limits safety",
+        "anything | now",
+        "dan",
+        "developer | mode",
+        "jailbreak jailbroken",
+        "now | from",
+        "bist | jetzt nun sofort",
+        "stell | vor",
+        "tu | als",
+        "einschränkungen zensur filter | ohne",
+        "sei | ora",
+        "eres estás estas | ahora",
+    ),
+    "system_prompt_extraction": (
+        "prompt instructions message rules above configuration credentials key keys | reveal"
+        " show print repeat output tell display leak dump what",
+        "systemprompt systemanweisungen anweisungen",
+        "prompt | system",
+        "regeln | deine",
+        "sistema système systeme | prompt istruzioni instructions instrucciones",
+    ),
+    "exfiltration": (
+        "http https",
+        "external audit remote | the",
+        "tool | without",
+    ),
+    "encoded_instruction": ("decode decipher rot13 reverse",),
+    "reasoning_injection": (
+        "reasoning",
+        "self | note",
+        "memory | save",
+        "permission consent | skip",
+    ),
+    "delimiter_injection": (
+        "system | end begin",
+        "user | end begin",
+        "prompt | end begin",
+        "system assistant | :",
+    ),
 }
-# Substrings, for the matches that hold no distinctive word (an e-mail address, a tool's
-# name, a chat-template token).
 _TRIGGER_MARKS = {
     "exfiltration": ("@", "send_email", "delete_file", "transfer_money", "exec_", "execute_"),
-    "delimiter_injection": ("<|im_",),
+    "reasoning_injection": ("<thinking>",),
+    "delimiter_injection": ("<|im_", "[inst]", "[/inst]", "<<sys>>", "<</sys>>", "<system>",
+                            "</system>", "##"),
+}  # fmt: skip
+
+
+def _group(spec: str) -> tuple[frozenset[str], frozenset[str]]:
+    anchors, _, companions = spec.partition("|")
+    return frozenset(anchors.split()), frozenset(companions.split())
+
+
+_TRIGGERS = {family: tuple(map(_group, specs)) for family, specs in _TRIGGER_GROUPS.items()}
+_ANCHORS = {
+    family: frozenset().union(*(a for a, _ in groups)) for family, groups in _TRIGGERS.items()
 }
-_TRIGGERS = {family: frozenset(words.split()) for family, words in _TRIGGER_WORDS.items()}
 # How far (characters before, after) a family's matches reach from a trigger word in them,
 # with a margin: the gaps its pattern allows, and the words on either side.
 _REACH = {
-    "instruction_override": (20, 150),
+    "instruction_override": (100, 150),
     "fake_authority": (50, 70),
     "safety_bypass": (90, 110),
     "task_switch": (90, 70),
@@ -290,11 +365,28 @@ def _matching_families(text: str) -> dict[str, tuple[str, float]]:
     present = word_set(text)
     fired = {}
     for family, (category, weight, pattern) in _RULES.items():
-        words = present & _TRIGGERS[family]
+        anchors = _present_anchors(family, present, lowered)
         marks = [mark for mark in _TRIGGER_MARKS.get(family, ()) if mark in lowered]
-        if (words or marks) and _search_near(family, pattern, text, lowered, words, marks):
+        if (anchors or marks) and _search_near(family, pattern, text, lowered, anchors, marks):
             fired[family] = (category, weight)
     return fired
+
+
+def _present_anchors(family: str, present: frozenset[str], lowered: str) -> set[str]:
+    """The family's anchor words in the text whose companions are there too (a companion
+    that is not a word, such as ":", is looked for as a substring)."""
+    anchors: set[str] = set()
+    if _ANCHORS[family].isdisjoint(present):
+        return anchors
+    for group, companions in _TRIGGERS[family]:
+        found = group & present
+        if found and (
+            not companions
+            or not companions.isdisjoint(present)
+            or any(c in lowered for c in companions if not c.isalpha())
+        ):
+            anchors |= found
+    return anchors
 
 
 def _search_near(
@@ -347,7 +439,7 @@ def injection_families(text: str) -> dict[str, tuple[str, float]]:
 class InjectionModel:
     """The shipped n-gram classifier: ``probability(text)`` of a prompt injection."""
 
-    window = 384
+    window = 512
 
     def __init__(self, weights: np.ndarray, bias: float, threshold: float) -> None:
         self.weights = weights.astype(np.float32)
