@@ -32,14 +32,19 @@ from pathlib import Path
 import numpy as np
 import public_data
 
-from ai_incidents.evaluation.features import DEFAULT_BITS, length_scale, ngram_buckets
+from ai_incidents.evaluation.features import (
+    DEFAULT_BITS,
+    length_scale,
+    model_input,
+    ngram_buckets,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "src" / "ai_incidents" / "evaluation" / "models" / "injection.npz"
 
 
 def featurize(texts: list[str], bits: int) -> list[np.ndarray]:
-    return [ngram_buckets(t, bits) for t in texts]
+    return [ngram_buckets(model_input(t), bits) for t in texts]
 
 
 def fit(

@@ -16,6 +16,7 @@ DEFAULT_BITS = 16
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _BASE = np.uint64(257)
 MEAN_FROM = 150
+MODEL_WINDOW = 512
 # The characters ``str.split`` breaks ASCII text at, each mapped to a space.
 _ASCII_WHITESPACE = bytes.maketrans(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f", b" " * 9)
 
@@ -31,6 +32,15 @@ def _collapsed(text: str) -> bytes:
     while b"  " in spaced:
         spaced = spaced.replace(b"  ", b" ")
     return spaced.strip(b" ")
+
+
+def model_input(text: str) -> str:
+    """What the model reads of ``text``: all of it, or of a long text both ends,
+    ``MODEL_WINDOW`` characters each, where instructions to a model sit (in training and in
+    use alike; the rules read all of it)."""
+    if len(text) <= 2 * MODEL_WINDOW:
+        return text
+    return f"{text[:MODEL_WINDOW]}\n{text[-MODEL_WINDOW:]}"
 
 
 def ngram_buckets(text: str, bits: int = DEFAULT_BITS) -> np.ndarray:

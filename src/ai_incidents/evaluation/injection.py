@@ -25,8 +25,8 @@ import numpy as np
 
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.evaluation.base import EvaluationResult, threshold
-from ai_incidents.evaluation.features import linear_score
-from ai_incidents.evaluation.text import spaced, word_set
+from ai_incidents.evaluation.features import linear_score, model_input
+from ai_incidents.evaluation.text import lowercase, spaced, word_set
 
 _ANY = r"[^.!?\n]{0,40}?"
 # family -> (category, weight, pattern). Patterns describe attack classes; they are not
@@ -48,11 +48,11 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"|\b(?:ignora|ignorez|olvida|dimentica|oublie[zr]?)\b"
             + _ANY
             + r"\b(?:istruzioni|instructions|instrucciones|consignes|indicaciones)\b"
-            r"|\bnew (?:instructions?|directive)\s*:|\bneue anweisung(?:en)?\s*:"
+            r"|\bnew (?:instructions?|directive)\s{0,10}:|\bneue anweisung(?:en)?\s{0,10}:"
             r"|\bforget (?:about )?(?:everything|all)\b|\bvergiss (?:alles|alle)\b"
-            r"|\bleave (?:all )?(?:the )?previous \w+ behind\b"
+            r"|\bleave (?:all )?(?:the )?previous \w{1,40} behind\b"
             r"|\babweichend zu (?:den )?vorherigen\b"
-            r"|\b(?:lassen sie|lass) alle (?:vorherigen|bisherigen) \w+ hinter sich\b"
+            r"|\b(?:lassen sie|lass) alle (?:vorherigen|bisherigen) \w{1,40} hinter sich\b"
             r"|\bsupersedes? (?:all )?(?:prior|previous|earlier)\b",
         ),
     ),
@@ -60,9 +60,9 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         "prompt_injection",
         0.8,
         re.compile(
-            r"\b(?:system|admin|developer)\s+(?:note|notice|update|message|override|hinweis)\b"
+            r"\b(?:system|admin|developer)\s{1,10}(?:note|notice|update|message|override|hinweis)\b"
             r"|\bnota (?:del|di) sistema\b|\bnote syst[èe]me\b|\bsystemhinweis\b"
-            r"|^\s*override\s*:|\byour (?:rules|instructions|guidelines|directives?) "
+            r"|^\s{0,20}override\s{0,10}:|\byour (?:rules|instructions|guidelines|directives?) "
             r"(?:have|has) (?:changed|been updated)\b"
             r"|\bnote to (?:the |any )?(?:bot|ai|assistant|model|llm|agent)s?\b"
             r"|\b(?:ai|llm) (?:agents?|assistants?|models?) (?:reading|processing|integrating)\b",
@@ -122,9 +122,9 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             r"|hidden (?:prompt|instructions|developer message)|developer message|your "
             r"(?:instructions|rules|prompt)|everything above|words above|text above"
             r"|internal configuration|credentials|api keys?)\b"
-            r"|\b(?:zeig|nenne|gib|wiederhole|verrate)\w*\b[^.!?\n]{0,30}?\b(?:systemprompt"
+            r"|\b(?:zeig|nenne|gib|wiederhole|verrate)\w{0,10}\b[^.!?\n]{0,30}?\b(?:systemprompt"
             r"|system-prompt|systemanweisungen|anweisungen|deine regeln)\b"
-            r"|\b(?:rivela|révèle|revela|mostra|muestra|montre)\w*\b[^.!?\n]{0,30}?"
+            r"|\b(?:rivela|révèle|revela|mostra|muestra|montre)\w{0,10}\b[^.!?\n]{0,30}?"
             r"\b(?:prompt di sistema|istruzioni di sistema|instructions système"
             r"|instrucciones del sistema|prompt del sistema|prompt système)\b",
         ),
@@ -134,16 +134,16 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         0.85,
         re.compile(
             # What is sent must be data worth stealing, not "an e-mail" or "the invoice".
-            r"\b(?:send|e-?mail|forward|post|upload|transfer|envoie|invia|envía|schick)\w*\b"
+            r"\b(?:send|e-?mail|forward|post|upload|transfer|envoie|invia|envía|schick)\w{0,12}\b"
             r"[^.!?\n]{0,30}?\b(?:conversation|chat|history|data|credentials?|passwords?"
             r"|keys?|secrets?|tokens?|context|prompt|instructions|files?|messages|emails"
             r"|contacts|customers?|users?|records|summary|results?|list|everything|them|this"
             r"|it|daten|données|dati|datos)\b"
-            r"[^.!?\n]{0,30}?\b(?:to|at|a|an|à)\s+(?:\S+@\S+\.\w+|https?://\S+"
-            r"|the (?:external|audit|remote) \w+)"
-            r"|\bcall (?:the )?\w+ tool without (?:approval|confirmation|asking)\b"
-            r"|\b(?:call|use|invoke)\s+(?:http_post|send_email|delete_file|transfer_money"
-            r"|exec(?:ute)?_\w+)\b",
+            r"[^.!?\n]{0,30}?\b(?:to|at|a|an|à)\s{1,10}(?:\S{1,64}@\S{1,63}\.\w+|https?://\S+"
+            r"|the (?:external|audit|remote) \w{1,40})"
+            r"|\bcall (?:the )?\w{1,40} tool without (?:approval|confirmation|asking)\b"
+            r"|\b(?:call|use|invoke)\s{1,10}(?:http_post|send_email|delete_file|transfer_money"
+            r"|exec(?:ute)?_\w{1,40})\b",
         ),
     ),
     "encoded_instruction": (
@@ -159,8 +159,8 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         "prompt_injection",
         0.75,
         re.compile(
-            r"<thinking>|\breasoning(?: trace)?\s*\((?:assistant|model)\)"
-            r"|\bnote to self\s*\(persist"
+            r"<thinking>|\breasoning(?: trace)?\s{0,10}\((?:assistant|model)\)"
+            r"|\bnote to self\s{0,10}\(persist"
             r"|\bsave this (?:note|instruction) (?:to|in) your memory\b"
             r"|\buser has (?:granted|given) (?:permission|consent) to skip\b",
         ),
@@ -170,10 +170,10 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         0.8,
         re.compile(
             r"<\|im_(?:start|end)\|>|\[/?inst\]|<</?sys>>|</?system>"
-            r"|^\s*#{2,}\s*(?:system|instruction)"
+            r"|^\s{0,20}#{2,10}\s{0,10}(?:system|instruction)"
             r"|\b(?:end|begin) (?:of )?(?:the )?system (?:prompt|message|instructions?|input"
             r"|header)\b|\b(?:end|begin) of (?:the )?user (?:prompt|message|input)\b"
-            r"|\b(?:end|begin) (?:of )?prompt\b|^\s*(?:system|assistant)\s*:",
+            r"|\b(?:end|begin) (?:of )?prompt\b|^\s{0,20}(?:system|assistant)\s{0,10}:",
             re.MULTILINE,
         ),
     ),
@@ -276,6 +276,12 @@ _TRIGGER_MARKS = {
 }  # fmt: skip
 
 
+_MARK_CHARACTERS = {
+    family: "".join({next(c for c in mark if not c.isalnum()) for mark in marks})
+    for family, marks in _TRIGGER_MARKS.items()
+}
+
+
 def _group(spec: str) -> tuple[frozenset[str], frozenset[str]]:
     anchors, _, companions = spec.partition("|")
     return frozenset(anchors.split()), frozenset(companions.split())
@@ -361,15 +367,23 @@ def decoded_variants(text: str) -> list[str]:
 
 
 def _matching_families(text: str) -> dict[str, tuple[str, float]]:
-    lowered = text.lower()
+    lowered = lowercase(text)
     present = word_set(text)
     fired = {}
     for family, (category, weight, pattern) in _RULES.items():
         anchors = _present_anchors(family, present, lowered)
-        marks = [mark for mark in _TRIGGER_MARKS.get(family, ()) if mark in lowered]
+        marks = _present_marks(family, lowered)
         if (anchors or marks) and _search_near(family, pattern, text, lowered, anchors, marks):
             fired[family] = (category, weight)
     return fired
+
+
+def _present_marks(family: str, lowered: str) -> list[str]:
+    """The family's marks in the text, looked for only when a character that each of them
+    holds (a rare one, found by a fast scan) is there."""
+    if not any(map(lowered.__contains__, _MARK_CHARACTERS.get(family, ""))):
+        return []
+    return [mark for mark in _TRIGGER_MARKS[family] if mark in lowered]
 
 
 def _present_anchors(family: str, present: frozenset[str], lowered: str) -> set[str]:
@@ -397,9 +411,8 @@ def _search_near(
     words: Iterable[str],
     marks: list[str],
 ) -> bool:
-    """Search ``pattern`` in ``lowered`` within the family's reach of each trigger word and
-    mark; all of it when it is short, when the triggers occur often, or when a trigger word
-    stands next to a separator ``spaced`` does not know."""
+    """Search ``pattern`` in ``lowered`` within the family's reach of each anchor word and
+    mark; all of it when it is short or when the triggers occur often."""
     before, after = _REACH[family]
     if len(lowered) <= before + after:
         return pattern.search(lowered) is not None
@@ -439,8 +452,6 @@ def injection_families(text: str) -> dict[str, tuple[str, float]]:
 class InjectionModel:
     """The shipped n-gram classifier: ``probability(text)`` of a prompt injection."""
 
-    window = 512
-
     def __init__(self, weights: np.ndarray, bias: float, threshold: float) -> None:
         self.weights = weights.astype(np.float32)
         self.bias = bias
@@ -454,11 +465,7 @@ class InjectionModel:
             return cls(data["weights"], float(data["bias"]), float(data["threshold"]))
 
     def probability(self, text: str) -> float:
-        """Of a long text, the model reads both ends (``window`` characters each), where
-        instructions to a model sit; the rules read all of it."""
-        if len(text) > 2 * self.window:
-            text = f"{text[: self.window]}\n{text[-self.window :]}"
-        return linear_score(text, self.weights, self.bias)
+        return linear_score(model_input(text), self.weights, self.bias)
 
 
 def injection_risk(text: str) -> tuple[float, str | None, str]:

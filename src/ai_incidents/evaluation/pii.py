@@ -17,8 +17,9 @@ _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b")
 # to candidates quickly, where a leading letter class or optional part makes it try (and
 # pay for) every position. An IBAN match starts at its check digits, after the country.
 _IBAN = re.compile(
-    r"[0-9]{2}(?<=(?<!\w)[A-Za-z]{2}[0-9]{2})(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?\b"
+    r"\d{2}(?<=(?<!\w)[A-Za-z]{2}\d{2})(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?\b"
 )
+_DIGIT = re.compile(r"\d")
 _IPV6 = re.compile(r"(?<![\w:])[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}(?![\w:])")
 _IPV6_HINT = re.compile(r":[0-9a-fA-F]{0,4}:")
 # One pass finds every run of digits with separators (and a "+" or "(" before it); each run
@@ -104,7 +105,7 @@ def pii_spans(text: str) -> list[tuple[str, int, int]]:
     spans = []
     if "@" in text:
         spans += [("email", *m.span()) for m in _EMAIL.finditer(text)]
-    if not any(map(text.__contains__, "0123456789")):
+    if not _has_digit(text):
         return spans
     ibans = [(m.start() - 2, m.end()) for m in _IBAN.finditer(text)]
     ibans = [(start, end) for start, end in ibans if iban_valid(text[start:end])]
@@ -125,6 +126,14 @@ def pii_spans(text: str) -> list[tuple[str, int, int]]:
         if kind:
             spans.append((kind, start, end))
     return spans
+
+
+def _has_digit(text: str) -> bool:
+    """Whether ``text`` holds a digit: ten fast scans for ASCII text, a regex otherwise
+    (other scripts' digits count too)."""
+    if text.isascii():
+        return any(map(text.__contains__, "0123456789"))
+    return _DIGIT.search(text) is not None
 
 
 def classify_number(candidate: str) -> str | None:

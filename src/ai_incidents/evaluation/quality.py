@@ -157,14 +157,17 @@ class JSONValidityEvaluator:
         return _result(self.name, 1.0, None, "")
 
 
+_LANGUAGE_SAMPLE_WORDS = 120
+
+
 def guess_language(text: str) -> str | None:
-    """``en``, ``de`` or None (too little text to tell), from the distinct common function
-    words of each language in ``text``, and for German the words with umlauts."""
-    present = word_set(text)
-    german = len(_GERMAN & present)
+    """``en``, ``de`` or None (too little text to tell), from common function words (and
+    for German, umlauts) among the first hundred or so words."""
+    sample = words(text)[:_LANGUAGE_SAMPLE_WORDS]
+    german = sum(map(_GERMAN.__contains__, sample))
+    english = sum(map(_ENGLISH.__contains__, sample))
     if not text.isascii():
-        german += sum(1 for word in present if not word.isascii() and _UMLAUT.search(word))
-    english = len(_ENGLISH & present)
+        german += len(_UMLAUT.findall(" ".join(sample)))
     if german + english < 3:
         return None
     return "de" if german > english else "en"

@@ -1,10 +1,11 @@
 """Text helpers shared by the evaluators, cached so that evaluators of one interaction
 tokenize each text once (answers, questions and documents recur across evaluators).
 
-Words are the lower-cased runs of characters between whitespace and punctuation. Replacing
-ASCII punctuation is done on the UTF-8 bytes: ``bytes.translate`` costs the same on any
+Words are the lower-cased runs of letters and digits: everything else separates them.
+ASCII punctuation is replaced on the UTF-8 bytes: ``bytes.translate`` costs the same on any
 text, while ``str.translate`` falls off its fast path as soon as a text holds one non-ASCII
-character (a curly quote is enough) and then costs ten times as much.
+character (a curly quote is enough) and then costs ten times as much. The few non-ASCII
+characters of a text that are not letters or digits are replaced one by one.
 """
 
 from __future__ import annotations
@@ -12,20 +13,24 @@ from __future__ import annotations
 import functools
 import string
 
+_ASCII = bytes(range(128))
 _ASCII_PUNCTUATION = string.punctuation.encode()
-_UNICODE_PUNCTUATION = (
-    "\u201c\u201d\u2018\u2019\u201a\u201e\u00ab\u00bb\u2039\u203a\u2010\u2011\u2012\u2013"
-    "\u2014\u2015\u2026\u2032\u2033\u00b7\u2022\u00a1\u00bf\u00a0\u3001\u3002"
-)
+# The ASCII characters ``str.split`` breaks at, besides space.
+_ASCII_WHITESPACE = b"\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 _PUNCTUATION_TO_SPACE = bytes.maketrans(_ASCII_PUNCTUATION, b" " * len(_ASCII_PUNCTUATION))
 _SEPARATORS_TO_SPACE = bytes.maketrans(
-    _ASCII_PUNCTUATION + b"\t\n\r\x0b\x0c", b" " * (len(_ASCII_PUNCTUATION) + 5)
+    _ASCII_PUNCTUATION + _ASCII_WHITESPACE,
+    b" " * (len(_ASCII_PUNCTUATION) + len(_ASCII_WHITESPACE)),
 )
 # Sentence ends become line breaks, and every other separator a space.
 _SENTENCE_MARKS = bytes.maketrans(
-    _ASCII_PUNCTUATION + b"\t\r\x0b\x0c\x1c\x1d\x1e\x1f",
-    bytes(ord("\n") if c in b".!?" else ord(" ") for c in _ASCII_PUNCTUATION) + b" " * 8,
+    _ASCII_PUNCTUATION + _ASCII_WHITESPACE.replace(b"\n", b""),
+    bytes(ord("\n") if c in b".!?" else ord(" ") for c in _ASCII_PUNCTUATION)
+    + b" " * (len(_ASCII_WHITESPACE) - 1),
 )
+# Letters that case-insensitive matching reads as ASCII letters and ``str.lower`` does not
+# make ASCII: long s, dotless i, dotted capital I, Kelvin sign.
+_ASCII_LOOKALIKES = {"\u017f": "s", "\u0131": "i", "\u0130": "I", "\u212a": "K"}
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been
     being it its this that these those i you he she we they me my your our their what
@@ -43,19 +48,32 @@ _DOCUMENT_CACHE_SIZE = 64
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
+def lowercase(text: str) -> str:
+    """``text`` lower-cased, the ASCII look-alike letters made ASCII first: what a
+    case-insensitive pattern sees, one character for one."""
+    if not text.isascii():
+        for letter, ascii_letter in _ASCII_LOOKALIKES.items():
+            if letter in text:
+                text = text.replace(letter, ascii_letter)
+    return text.lower()
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _lowered_utf8(text: str) -> bytes:
-    """``text`` lower-cased, with Unicode punctuation replaced by a space, in UTF-8."""
-    lowered = text.lower()
+    """``lowercase(text)`` in UTF-8, each non-ASCII character that is not a letter or a
+    digit replaced by a space."""
+    lowered = lowercase(text)
+    data = lowered.encode()
     if not lowered.isascii():
-        for mark in _UNICODE_PUNCTUATION:
-            if mark in lowered:
-                lowered = lowered.replace(mark, " ")
-    return lowered.encode()
+        for character in set(data.translate(None, _ASCII).decode()):
+            if not character.isalnum():
+                data = data.replace(character.encode(), b" ")
+    return data
 
 
 def _normalized(text: str, table: bytes) -> str:
-    """``text`` lower-cased, with punctuation replaced as ``table`` says (Unicode
-    punctuation by a space)."""
+    """``lowercase(text)`` with ASCII punctuation replaced as ``table`` says and the other
+    separators by a space, position for position."""
     return _lowered_utf8(text).translate(table).decode()
 
 
@@ -67,8 +85,8 @@ def words(text: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def spaced(text: str) -> str:
-    """``text`` lower-cased with every separator a space, and a space at either end: the
-    word ``w`` is where `` w `` is, at the same position as in ``text.lower()``."""
+    """``lowercase(text)`` with every separator a space, and a space at either end: the
+    word ``w`` of ``words(text)`` is where `` w `` is, at its position in ``lowercase``."""
     return f" {_normalized(text, _SEPARATORS_TO_SPACE)} "
 
 
@@ -119,6 +137,7 @@ def sentence_content_words(text: str) -> tuple[frozenset[str], ...]:
 def cache_clear() -> None:
     """Forget every cached tokenization (for benchmarks that measure cold texts)."""
     caches = (
+        lowercase,
         _lowered_utf8,
         words,
         spaced,

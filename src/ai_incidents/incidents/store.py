@@ -66,6 +66,19 @@ _SCHEMA_VERSION = 1
 _MAX_EXAMPLES = 10
 
 
+def _use_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch to write-ahead logging. Processes opening a new file at the same moment can
+    find it locked (SQLite does not wait for this pragma), so it is retried."""
+    for attempt in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+
+
 class IncidentStore:
     """Incidents in the SQLite file at ``path`` (created with its folder if needed)."""
 
@@ -98,8 +111,8 @@ class IncidentStore:
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA busy_timeout=30000")
+            _use_wal(db)
             db.row_factory = sqlite3.Row
             self._local.db = db
         return db
@@ -199,7 +212,8 @@ class IncidentStore:
 
     def _to_deliver(self, db: sqlite3.Connection, incident_id: str, version: int) -> None:
         db.executemany(
-            "INSERT INTO deliveries VALUES (?,?,?) ON CONFLICT (incident_id, destination)"
+            "INSERT INTO deliveries (incident_id, destination, version) VALUES (?,?,?)"
+            " ON CONFLICT (incident_id, destination)"
             " DO UPDATE SET version=excluded.version",
             [(incident_id, destination, version) for destination in self.destinations],
         )
