@@ -144,7 +144,9 @@ class EvaluatorRegistry:
                 result = EvaluationResult(
                     evaluator.name, evaluator.aspect, 0.0, "error", None, type(error).__name__
                 )
-            self._account(evaluator.name, time.perf_counter() - started, budget_s)
+            elapsed_s = time.perf_counter() - started
+            if elapsed_s > budget_s or self._strikes:
+                self._account(evaluator.name, elapsed_s, budget_s)
             if result is not None:
                 results.append(result)
         return results
