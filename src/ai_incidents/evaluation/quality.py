@@ -35,6 +35,8 @@ _GERMAN = frozenset(
     """der die das und ist nicht ich sie wir mit für auf ein eine auch sich""".split()
 )
 _ENGLISH = frozenset("""the and is are not you with for this that have was what can""".split())
+# One letter per function word, "d" German or "e" English: votes are counted in one string.
+_FUNCTION_WORD_LANGUAGE = dict.fromkeys(_GERMAN, "d") | dict.fromkeys(_ENGLISH, "e")
 
 
 def _result(name: str, score: float, flag: str | None, explanation: str) -> EvaluationResult:
@@ -164,8 +166,8 @@ def guess_language(text: str) -> str | None:
     """``en``, ``de`` or None (too little text to tell), from common function words (and
     for German, umlauts) among the first hundred or so words."""
     sample = words(text)[:_LANGUAGE_SAMPLE_WORDS]
-    german = sum(map(_GERMAN.__contains__, sample))
-    english = sum(map(_ENGLISH.__contains__, sample))
+    votes = "".join(filter(None, map(_FUNCTION_WORD_LANGUAGE.get, sample)))
+    german, english = votes.count("d"), votes.count("e")
     if not text.isascii():
         german += len(_UMLAUT.findall(" ".join(sample)))
     if german + english < 3:
