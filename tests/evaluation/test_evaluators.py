@@ -170,8 +170,9 @@ def test_llm_span_carries_composite_scores_and_evaluation_events(server, telemet
     assert attributes["ai.safety.score"] >= 0.8
     assert 0.0 <= attributes["ai.quality.score"] <= 1.0
     assert "ai.retrieval.relevance" in attributes
-    names = {e.attributes["gen_ai.evaluation.name"] for e in span.events}
-    assert {"prompt_injection", "pii", "empty_answer"} <= names
+    names = [e.attributes["gen_ai.evaluation.name"] for e in span.events]
+    assert {"prompt_injection", "pii", "secrets", "toxicity", "empty_answer"} <= set(names)
+    assert len(names) == len(set(names))  # one event per evaluator
     explanations = " ".join(
         str(e.attributes.get("gen_ai.evaluation.explanation")) for e in span.events
     )

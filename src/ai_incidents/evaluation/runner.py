@@ -218,8 +218,7 @@ def evaluate_interaction(interaction: Interaction, span: Span) -> None:
     results = evaluators.run(interaction, fast)
     span.set_attributes(span_attributes(interaction, results))
     for result in results:
-        if result.label == "error" or result.flag is not None or result.aspect != "safety":
-            span.add_event(semconv.GEN_AI_EVALUATION_RESULT, event_attributes(result))
+        span.add_event(semconv.GEN_AI_EVALUATION_RESULT, event_attributes(result))
     runner = slow_runner()
     if runner is not None:
         runner.submit(interaction, skip={evaluator.name for evaluator in fast})
