@@ -291,7 +291,7 @@ _TRIGGERS = {family: tuple(map(_group, specs)) for family, specs in _TRIGGER_GRO
 _ANCHORS = {
     family: frozenset().union(*(a for a, _ in groups)) for family, groups in _TRIGGERS.items()
 }
-# How far (characters before, after) a family's matches reach from a trigger word in them,
+# How far (characters before, after) a family's matches reach from an anchor or mark in them,
 # with a margin: the gaps its pattern allows, and the words on either side.
 _REACH = {
     "instruction_override": (100, 150),
