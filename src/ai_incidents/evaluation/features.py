@@ -11,14 +11,15 @@ import math
 
 import numpy as np
 
+from ai_incidents.evaluation.text import ASCII_WHITESPACE
+
 NGRAM_SIZES = (3, 4, 5)
 DEFAULT_BITS = 16
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _BASE = np.uint64(257)
 MEAN_FROM = 150
 MODEL_WINDOW = 512
-# The characters ``str.split`` breaks ASCII text at, each mapped to a space.
-_ASCII_WHITESPACE = bytes.maketrans(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f", b" " * 9)
+_WHITESPACE_TO_SPACE = bytes.maketrans(ASCII_WHITESPACE, b" " * len(ASCII_WHITESPACE))
 
 
 def _collapsed(text: str) -> bytes:
@@ -28,7 +29,7 @@ def _collapsed(text: str) -> bytes:
     lowered = text.lower()
     if not lowered.isascii():
         return " ".join(lowered.split()).encode()
-    spaced = lowered.encode().translate(_ASCII_WHITESPACE)
+    spaced = lowered.encode().translate(_WHITESPACE_TO_SPACE)
     while b"  " in spaced:
         spaced = spaced.replace(b"  ", b" ")
     return spaced.strip(b" ")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.evaluation.base import EvaluationResult, threshold
-from ai_incidents.evaluation.text import content_words, ngrams, overlap, word_set, words
+from ai_incidents.evaluation.text import (
+    content_words,
+    lowercase,
+    ngrams,
+    overlap,
+    word_set,
+    words,
+)
 
 
 class SystemPromptLeakEvaluator:
@@ -48,7 +55,7 @@ def toxic_terms(text: str) -> int:
     present = word_set(text)
     if _TOXIC_WORDS.isdisjoint(present) and _PHRASE_WORDS.isdisjoint(present):
         return 0
-    lowered = text.lower()
+    lowered = lowercase(text)
     hits = sum(map(_TOXIC_WORDS.__contains__, words(text)))
     return hits + sum(lowered.count(phrase) for phrase in _TOXIC_PHRASES)
 

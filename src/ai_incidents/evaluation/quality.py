@@ -12,6 +12,7 @@ from ai_incidents.evaluation.base import EvaluationResult, threshold
 from ai_incidents.evaluation.text import (
     content_words,
     document_words,
+    lowercase,
     ngrams,
     overlap,
     sentence_content_words,
@@ -78,7 +79,7 @@ class RefusalEvaluator:
         if not text:
             return None
         if not _REFUSAL_WORDS.isdisjoint(word_set(text)) and _REFUSAL.search(
-            text[:_REFUSAL_SPAN].lower()
+            lowercase(text), 0, _REFUSAL_SPAN
         ):
             return _result(self.name, 0.0, "refusal", "the answer declines the request")
         return _result(self.name, 1.0, None, "")

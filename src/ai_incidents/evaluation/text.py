@@ -16,17 +16,17 @@ import string
 _ASCII = bytes(range(128))
 _ASCII_PUNCTUATION = string.punctuation.encode()
 # The ASCII characters ``str.split`` breaks at, besides space.
-_ASCII_WHITESPACE = b"\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+ASCII_WHITESPACE = b"\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 _PUNCTUATION_TO_SPACE = bytes.maketrans(_ASCII_PUNCTUATION, b" " * len(_ASCII_PUNCTUATION))
 _SEPARATORS_TO_SPACE = bytes.maketrans(
-    _ASCII_PUNCTUATION + _ASCII_WHITESPACE,
-    b" " * (len(_ASCII_PUNCTUATION) + len(_ASCII_WHITESPACE)),
+    _ASCII_PUNCTUATION + ASCII_WHITESPACE,
+    b" " * (len(_ASCII_PUNCTUATION) + len(ASCII_WHITESPACE)),
 )
 # Sentence ends become line breaks, and every other separator a space.
 _SENTENCE_MARKS = bytes.maketrans(
-    _ASCII_PUNCTUATION + _ASCII_WHITESPACE.replace(b"\n", b""),
+    _ASCII_PUNCTUATION + ASCII_WHITESPACE.replace(b"\n", b""),
     bytes(ord("\n") if c in b".!?" else ord(" ") for c in _ASCII_PUNCTUATION)
-    + b" " * (len(_ASCII_WHITESPACE) - 1),
+    + b" " * (len(ASCII_WHITESPACE) - 1),
 )
 # Letters that case-insensitive matching reads as ASCII letters and ``str.lower`` does not
 # make ASCII: long s, dotless i, dotted capital I, Kelvin sign.
@@ -129,7 +129,7 @@ def sentence_content_words(text: str) -> tuple[frozenset[str], ...]:
         end = start + line.count(" ") + 1 if line else start
         claims.append(content.intersection(tokens[start:end]))
         start = end
-    if start != len(tokens):  # a space outside ASCII: count the words by splitting
+    if start != len(tokens):  # should a count ever disagree with words(), split instead
         claims = list(map(content.intersection, map(str.split, lines)))
     return tuple(claim for claim in claims if claim)
 
