@@ -13,12 +13,13 @@ import glob
 import html
 import json
 import os
+import pydoc_data.topics
 import re
 import subprocess
 import sys
 import tarfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 Row = tuple[str, int, str]
@@ -178,14 +179,22 @@ def chatterbot() -> list[Row]:
     return rows
 
 
+_FAQ_HEADING = r'<h[2-4][^>]*class="title"[^>]*>'
+
+
+def _faq_pages(package: str, pattern: str) -> Iterator[str]:
+    """The HTML pages of a Debian FAQ package (``debian-faq``, ``debian-faq-de``)."""
+    root = _deb(package) / "usr/share/doc/debian/FAQ"
+    for path in sorted(root.glob(pattern)):
+        yield path.read_text(encoding="utf-8", errors="replace")
+
+
 def debian_faq() -> list[Row]:
     """Questions of the Debian FAQ, English and German (Debian packages debian-faq, -de)."""
     rows = []
     for package, pattern in (("debian-faq", "*.en.html"), ("debian-faq-de", "de/*.html")):
-        root = _deb(package) / "usr/share/doc/debian/FAQ"
-        for path in sorted(root.glob(pattern)):
-            page = path.read_text(encoding="utf-8", errors="replace")
-            for match in re.finditer(r'<h[2-4][^>]*class="title"[^>]*>(.*?)</h[2-4]>', page, re.S):
+        for page in _faq_pages(package, pattern):
+            for match in re.finditer(f"{_FAQ_HEADING}(.*?)</h[2-4]>", page, re.S):
                 text = html.unescape(re.sub(r"<[^>]+>", "", match.group(1)))
                 text = re.sub(r"^[0-9.]+\s*", "", " ".join(text.split()))
                 if text.endswith("?"):
@@ -193,11 +202,22 @@ def debian_faq() -> list[Row]:
     return rows
 
 
+def debian_faq_answers() -> list[Row]:
+    """Answers of the Debian FAQ (English), 200 characters or more: long benign prose that
+    answers a user, as retrieved documents and pasted text do."""
+    rows = []
+    for page in _faq_pages("debian-faq", "*.en.html"):
+        for section in re.split(_FAQ_HEADING, page)[1:]:
+            body = re.split(r"</h[2-4]>", section, maxsplit=1)[-1]
+            text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+            if len(text) >= 200:
+                rows.append((text[:3000], 0, "debian-faq:answers"))
+    return rows
+
+
 def python_docs() -> list[Row]:
     """Paragraphs of the Python documentation's topics, 200 to 2,000 characters (the
     standard library's ``pydoc_data``, PSF licence): long benign technical text."""
-    import pydoc_data.topics
-
     rows = []
     for topic in pydoc_data.topics.topics.values():
         chunk = ""
@@ -206,21 +226,6 @@ def python_docs() -> list[Row]:
             if len(chunk) >= 200:
                 rows.append((chunk[:2000], 0, "python-docs"))
                 chunk = ""
-    return rows
-
-
-def debian_faq_answers() -> list[Row]:
-    """Answers of the Debian FAQ (English), 200 characters or more: long benign prose that
-    answers a user, as retrieved documents and pasted text do."""
-    rows = []
-    root = _deb("debian-faq") / "usr/share/doc/debian/FAQ"
-    for path in sorted(root.glob("*.en.html")):
-        page = path.read_text(encoding="utf-8", errors="replace")
-        for section in re.split(r'<h[2-4][^>]*class="title"[^>]*>', page)[1:]:
-            body = re.split(r"</h[2-4]>", section, maxsplit=1)[-1]
-            text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
-            if len(text) >= 200:
-                rows.append((text[:3000], 0, "debian-faq:answers"))
     return rows
 
 
