@@ -11,7 +11,11 @@ import math
 
 import numpy as np
 
-from ai_incidents.evaluation.text import ASCII_WHITESPACE
+from ai_incidents.evaluation.text import (
+    ASCII_WHITESPACE,
+    blank_non_ascii,
+    single_spaced,
+)
 
 NGRAM_SIZES = (3, 4, 5)
 DEFAULT_BITS = 16
@@ -24,15 +28,13 @@ _WHITESPACE_TO_SPACE = bytes.maketrans(ASCII_WHITESPACE, b" " * len(ASCII_WHITES
 
 def _collapsed(text: str) -> bytes:
     """``text`` lower-cased, whitespace runs made one space, no space at either end, in
-    UTF-8: the same as ``" ".join(text.lower().split())``, without splitting ASCII text
+    UTF-8: the same as ``" ".join(text.lower().split())``, without splitting the text
     into words."""
     lowered = text.lower()
+    data = lowered.encode()
     if not lowered.isascii():
-        return " ".join(lowered.split()).encode()
-    spaced = lowered.encode().translate(_WHITESPACE_TO_SPACE)
-    while b"  " in spaced:
-        spaced = spaced.replace(b"  ", b" ")
-    return spaced.strip(b" ")
+        data = blank_non_ascii(data, str.isspace)
+    return single_spaced(data.translate(_WHITESPACE_TO_SPACE)).strip(b" ")
 
 
 def model_input(text: str) -> str:

@@ -308,11 +308,16 @@ _REACH = {
 _MAX_WINDOWS = 16
 
 
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
-_BASE32_RUN = re.compile(r"[A-Z2-7]{24,}=*")
-_HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
+# Runs start where their alphabet starts: a search that tried every position of a long word
+# would cost its length squared, to find the same runs.
+_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{24,}={0,2}")
+_BASE32_RUN = re.compile(r"(?<![A-Z2-7])[A-Z2-7]{24,}=*")
+_HEX_RUN = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}){12,}")
 _BINARY_RUN = re.compile(r"(?:[01]{8}\s?){6,}")
-_URL_ESCAPES = re.compile(r"[^%\s]{0,16}(?:%[0-9A-Fa-f]{2}[^%\s]{0,16}){3,}")
+# Escapes are searched from their "%", and the up to 16 characters before the first one are
+# added after (a pattern that began with them would try 16 characters at every position).
+_URL_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2}[^%\s]{0,16}){3,}")
+_URL_PREFIX = re.compile(r"[^%\s]{0,16}\Z")
 _UNICODE_ESCAPES = re.compile(r"(?:\\u[0-9a-fA-F]{4}){4,}")
 _ROT13 = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
@@ -333,6 +338,17 @@ def _decode_runs(pattern: re.Pattern[str], decode: Callable[[str], bytes], text:
     return decoded
 
 
+def _url_escaped_runs(text: str) -> list[str]:
+    """Runs of three or more URL escapes, with up to 16 characters before and after each."""
+    runs, end = [], 0
+    for match in _URL_ESCAPES.finditer(text):
+        start = match.start()
+        prefix = _URL_PREFIX.search(text, max(end, start - 16), start)
+        runs.append(text[prefix.start() : match.end()])
+        end = match.end()
+    return runs
+
+
 def decoded_variants(text: str) -> list[str]:
     """Texts an attacker may have hidden in ``text``: decoded base64, base32, hex, binary,
     URL and unicode escapes and tag characters, and for short texts the rot13, reversed and
@@ -350,7 +366,7 @@ def decoded_variants(text: str) -> list[str]:
         for match in _BINARY_RUN.finditer(text):
             variants.append("".join(chr(int(b, 2)) for b in match.group().split() if len(b) == 8))
     if "%" in text:
-        variants.extend(unquote(m.group()) for m in _URL_ESCAPES.finditer(text))
+        variants.extend(map(unquote, _url_escaped_runs(text)))
     if "\\u" in text:
         variants.extend(
             m.group().encode().decode("unicode_escape", "ignore")

@@ -11,7 +11,9 @@ characters of a text that are not letters or digits are replaced one by one.
 from __future__ import annotations
 
 import functools
+import re
 import string
+from collections.abc import Callable
 
 _ASCII = bytes(range(128))
 _ASCII_PUNCTUATION = string.punctuation.encode()
@@ -28,6 +30,7 @@ _SENTENCE_MARKS = bytes.maketrans(
     bytes(ord("\n") if c in b".!?" else ord(" ") for c in _ASCII_PUNCTUATION)
     + b" " * (len(ASCII_WHITESPACE) - 1),
 )
+_SPACE_RUN = re.compile(rb"  +")
 # Letters that case-insensitive matching reads as ASCII letters and ``str.lower`` does not
 # make ASCII: long s, dotless i, dotted capital I, Kelvin sign.
 _ASCII_LOOKALIKES = {"\u017f": "s", "\u0131": "i", "\u0130": "I", "\u212a": "K"}
@@ -64,11 +67,25 @@ def _lowered_utf8(text: str) -> bytes:
     digit replaced by a space."""
     lowered = lowercase(text)
     data = lowered.encode()
-    if not lowered.isascii():
-        for character in set(data.translate(None, _ASCII).decode()):
-            if not character.isalnum():
-                data = data.replace(character.encode(), b" ")
+    return data if lowered.isascii() else blank_non_ascii(data, _is_separator)
+
+
+def _is_separator(character: str) -> bool:
+    return not character.isalnum()
+
+
+def blank_non_ascii(data: bytes, blank: Callable[[str], bool]) -> bytes:
+    """UTF-8 ``data`` with each non-ASCII character that ``blank`` selects made a space
+    (found by deleting the ASCII bytes, so each distinct character is looked at once)."""
+    for character in set(data.translate(None, _ASCII).decode()):
+        if blank(character):
+            data = data.replace(character.encode(), b" ")
     return data
+
+
+def single_spaced(data: bytes) -> bytes:
+    """``data`` with each run of spaces made one space."""
+    return _SPACE_RUN.sub(b" ", data) if b"  " in data else data
 
 
 def _normalized(text: str, table: bytes) -> str:
@@ -119,10 +136,7 @@ def sentence_content_words(text: str) -> tuple[frozenset[str], ...]:
     """
     content = content_words(text)
     tokens = words(text)
-    marked = _normalized(text, _SENTENCE_MARKS)
-    while "  " in marked:
-        marked = marked.replace("  ", " ")
-    lines = marked.split("\n")
+    lines = single_spaced(_lowered_utf8(text).translate(_SENTENCE_MARKS)).decode().split("\n")
     claims, start = [], 0
     for line in lines:
         line = line.strip(" ")
