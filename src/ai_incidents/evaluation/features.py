@@ -50,22 +50,26 @@ def ngram_buckets(text: str, bits: int = DEFAULT_BITS) -> np.ndarray:
     """The bucket of every character n-gram of ``text`` (with repeats), as ``intp``.
 
     The n-gram hashes grow one byte at a time (h(n+1) = h(n) * 257 + next byte, modulo
-    2**64), so all sizes cost a few vector operations; a multiplicative hash spreads them.
+    2**64), so all sizes cost a few vector operations, written in place into one array; a
+    multiplicative hash spreads them.
     """
     data = np.frombuffer(_collapsed(text), dtype=np.uint8).astype(np.uint64)
-    rolling = data
-    hashes = []
-    for n in range(2, NGRAM_SIZES[-1] + 1):
-        if len(data) < n:
-            break
-        rolling = rolling[:-1] * _BASE + data[n - 1 :]
-        if n in NGRAM_SIZES:
-            hashes.append(rolling)
-    if not hashes:
+    sizes = [n for n in NGRAM_SIZES if n <= len(data)]
+    if not sizes:
         return np.zeros(0, dtype=np.intp)
-    buckets = (np.concatenate(hashes) * _MULTIPLIER) >> np.uint64(64 - bits)
+    hashes = np.empty(sum(len(data) - n + 1 for n in sizes), dtype=np.uint64)
+    rolling, filled = data, 0
+    for n in range(2, sizes[-1] + 1):
+        count = len(data) - n + 1
+        grown = hashes[filled : filled + count] if n in sizes else np.empty(count, np.uint64)
+        np.multiply(rolling[:-1], _BASE, out=grown)
+        grown += data[n - 1 :]
+        filled += count if n in sizes else 0
+        rolling = grown
+    hashes *= _MULTIPLIER
+    hashes >>= np.uint64(64 - bits)
     # Buckets are below 2**bits, so reading them as signed integers is exact.
-    return buckets.view(np.int64).astype(np.intp, copy=False)
+    return hashes.view(np.intp)
 
 
 def length_scale(count: int) -> float:
@@ -83,7 +87,7 @@ def linear_score(text: str, weights: np.ndarray, bias: float) -> float:
 
     The weights of the text's n-grams are summed and scaled by ``length_scale``.
     """
-    buckets = ngram_buckets(text, int(np.log2(len(weights))))
+    buckets = ngram_buckets(text, len(weights).bit_length() - 1)
     if len(buckets) == 0:
         return 0.0
     z = float(weights.take(buckets).sum(dtype=np.float64)) * length_scale(len(buckets)) + bias

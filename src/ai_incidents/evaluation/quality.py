@@ -117,9 +117,12 @@ class GroundednessEvaluator:
         claims = sentence_content_words(answer)
         if not claims:
             return None
-        claimed = content_words(answer)
-        found = set().union(*(claimed & document_words(d.text) for d in retrieval.documents))
-        supported = sum(2 * len(claim & found) >= len(claim) for claim in claims)
+        missing = content_words(answer)
+        for document in retrieval.documents:
+            missing = missing.difference(document_words(document.text))
+            if not missing:
+                break
+        supported = sum(2 * len(claim & missing) <= len(claim) for claim in claims)
         score = supported / len(claims)
         flag = "ungrounded" if score < threshold(self.name, self.threshold) else None
         return _result(self.name, score, flag, f"{supported} of {len(claims)} claims supported")
