@@ -19,6 +19,7 @@ import functools
 import importlib.resources
 import re
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 from urllib.parse import unquote
 
 import numpy as np
@@ -277,20 +278,34 @@ _TRIGGER_MARKS = {
 
 
 _MARK_CHARACTERS = {
-    family: "".join({next(c for c in mark if not c.isalnum()) for mark in marks})
+    family: frozenset(next(c for c in mark if not c.isalnum()) for mark in marks)
     for family, marks in _TRIGGER_MARKS.items()
 }
+_ALL_MARK_CHARACTERS = "".join(frozenset().union(*_MARK_CHARACTERS.values()))
 
 
-def _group(spec: str) -> tuple[frozenset[str], frozenset[str]]:
+class _Trigger(NamedTuple):
+    """Anchor words that open a window when a companion is in the text too (any companion
+    when there are none); a companion that is not all letters, such as ":", is also looked
+    for as a substring."""
+
+    anchors: frozenset[str]
+    companions: frozenset[str]
+    companion_substrings: tuple[str, ...]
+
+
+def _trigger(spec: str) -> _Trigger:
     anchors, _, companions = spec.partition("|")
-    return frozenset(anchors.split()), frozenset(companions.split())
+    substrings = tuple(c for c in companions.split() if not c.isalpha())
+    return _Trigger(frozenset(anchors.split()), frozenset(companions.split()), substrings)
 
 
-_TRIGGERS = {family: tuple(map(_group, specs)) for family, specs in _TRIGGER_GROUPS.items()}
+_TRIGGERS = {family: tuple(map(_trigger, specs)) for family, specs in _TRIGGER_GROUPS.items()}
 _ANCHORS = {
-    family: frozenset().union(*(a for a, _ in groups)) for family, groups in _TRIGGERS.items()
+    family: frozenset().union(*(t.anchors for t in triggers))
+    for family, triggers in _TRIGGERS.items()
 }
+_ALL_ANCHORS = frozenset().union(*_ANCHORS.values())
 # How far (characters before, after) a family's matches reach from an anchor or mark in them,
 # with a margin: the gaps its pattern allows, and the words on either side.
 _REACH = {
@@ -387,35 +402,39 @@ def decoded_variants(text: str) -> list[str]:
 def _matching_families(text: str) -> dict[str, tuple[str, float]]:
     lowered = lowercase(text)
     present = word_set(text)
+    anchor_words = _ALL_ANCHORS.intersection(present)
+    mark_characters = frozenset(c for c in _ALL_MARK_CHARACTERS if c in lowered)
     fired = {}
     for family, (category, weight, pattern) in _RULES.items():
-        anchors = _present_anchors(family, present, lowered)
-        marks = _present_marks(family, lowered)
+        anchors = _present_anchors(family, anchor_words, present, lowered)
+        marks = _present_marks(family, mark_characters, lowered)
         if (anchors or marks) and _search_near(family, pattern, text, lowered, anchors, marks):
             fired[family] = (category, weight)
     return fired
 
 
-def _present_marks(family: str, lowered: str) -> list[str]:
+def _present_marks(family: str, mark_characters: frozenset[str], lowered: str) -> list[str]:
     """The family's marks in the text, looked for only when a character that each of them
-    holds (a rare one, found by a fast scan) is there."""
-    if not any(map(lowered.__contains__, _MARK_CHARACTERS.get(family, ""))):
+    holds (a rare one, in ``mark_characters`` when the text has it) is there."""
+    if _MARK_CHARACTERS.get(family, frozenset()).isdisjoint(mark_characters):
         return []
     return [mark for mark in _TRIGGER_MARKS[family] if mark in lowered]
 
 
-def _present_anchors(family: str, present: frozenset[str], lowered: str) -> set[str]:
-    """The family's anchor words in the text whose companions are there too (a companion
-    that is not a word, such as ":", is looked for as a substring)."""
+def _present_anchors(
+    family: str, anchor_words: frozenset[str], present: frozenset[str], lowered: str
+) -> set[str]:
+    """The family's anchor words in the text (``anchor_words``: all families' anchors that
+    are) whose companions are there too."""
     anchors: set[str] = set()
-    if _ANCHORS[family].isdisjoint(present):
+    if _ANCHORS[family].isdisjoint(anchor_words):
         return anchors
-    for group, companions in _TRIGGERS[family]:
-        found = group & present
+    for trigger in _TRIGGERS[family]:
+        found = trigger.anchors & anchor_words
         if found and (
-            not companions
-            or not companions.isdisjoint(present)
-            or any(c in lowered for c in companions if not c.isalpha())
+            not trigger.companions
+            or not trigger.companions.isdisjoint(present)
+            or any(map(lowered.__contains__, trigger.companion_substrings))
         ):
             anchors |= found
     return anchors
