@@ -31,7 +31,7 @@ def _collapsed(text: str) -> bytes:
     UTF-8: the same as ``" ".join(text.lower().split())``, without splitting the text
     into words."""
     lowered = text.lower()
-    data = lowered.encode()
+    data = lowered.encode(errors="replace")  # a lone surrogate becomes "?"
     if not lowered.isascii():
         data = blank_non_ascii(data, str.isspace)
     return single_spaced(data.translate(_WHITESPACE_TO_SPACE)).strip(b" ")
@@ -69,7 +69,7 @@ def ngram_buckets(text: str, bits: int = DEFAULT_BITS) -> np.ndarray:
     hashes *= _MULTIPLIER
     hashes >>= np.uint64(64 - bits)
     # Buckets are below 2**bits, so reading them as signed integers is exact.
-    return hashes.view(np.intp)
+    return hashes.view(np.int64).astype(np.intp, copy=False)
 
 
 def length_scale(count: int) -> float:

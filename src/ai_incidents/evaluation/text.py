@@ -64,9 +64,9 @@ def lowercase(text: str) -> str:
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _lowered_utf8(text: str) -> bytes:
     """``lowercase(text)`` in UTF-8, each non-ASCII character that is not a letter or a
-    digit replaced by a space."""
+    digit replaced by a space (a lone surrogate, which UTF-8 cannot hold, too)."""
     lowered = lowercase(text)
-    data = lowered.encode()
+    data = lowered.encode(errors="replace")
     return data if lowered.isascii() else blank_non_ascii(data, _is_separator)
 
 
@@ -84,7 +84,11 @@ def blank_non_ascii(data: bytes, blank: Callable[[str], bool]) -> bytes:
 
 
 def single_spaced(data: bytes) -> bytes:
-    """``data`` with each run of spaces made one space."""
+    """``data`` with each run of spaces made one space: pairs by a fast replace, and the
+    longer runs that remain (indented code) by one regex pass."""
+    if b"  " not in data:
+        return data
+    data = data.replace(b"  ", b" ")
     return _SPACE_RUN.sub(b" ", data) if b"  " in data else data
 
 
