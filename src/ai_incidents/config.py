@@ -22,6 +22,7 @@ AI_INCIDENTS_STORE = "AI_INCIDENTS_STORE"
 AI_INCIDENTS_EVALUATORS_DISABLED = "AI_INCIDENTS_EVALUATORS_DISABLED"
 AI_INCIDENTS_EVALUATOR_THRESHOLDS = "AI_INCIDENTS_EVALUATOR_THRESHOLDS"
 AI_INCIDENTS_EVALUATOR_BUDGET_MS = "AI_INCIDENTS_EVALUATOR_BUDGET_MS"
+AI_INCIDENTS_INJECTION_SCAN_CHARS = "AI_INCIDENTS_INJECTION_SCAN_CHARS"
 AI_INCIDENTS_RETRIEVAL_MAX_AGE_S = "AI_INCIDENTS_RETRIEVAL_MAX_AGE_S"
 AI_INCIDENTS_RETRIEVAL_TTL_S = "AI_INCIDENTS_RETRIEVAL_TTL_S"
 AI_INCIDENTS_INCIDENT_COOLDOWN_S = "AI_INCIDENTS_INCIDENT_COOLDOWN_S"
@@ -77,6 +78,7 @@ class Settings:
     evaluators_disabled: frozenset[str] = frozenset()
     evaluator_thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
     evaluator_budget_ms: float = 20.0
+    injection_scan_chars: int = 32768
     retrieval_max_age_s: float = 180 * 86400.0
     retrieval_ttl_s: float = 300.0
     incident_cooldown_s: float = 600.0
@@ -115,6 +117,9 @@ class Settings:
             evaluator_thresholds=_parse_thresholds(env),
             evaluator_budget_ms=_parse_float(
                 env, AI_INCIDENTS_EVALUATOR_BUDGET_MS, cls.evaluator_budget_ms
+            ),
+            injection_scan_chars=_parse_positive_int(
+                env, AI_INCIDENTS_INJECTION_SCAN_CHARS, cls.injection_scan_chars
             ),
             retrieval_max_age_s=_parse_float(
                 env, AI_INCIDENTS_RETRIEVAL_MAX_AGE_S, cls.retrieval_max_age_s

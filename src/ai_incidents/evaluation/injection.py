@@ -26,6 +26,7 @@ from urllib.parse import unquote
 import numpy as np
 
 from ai_incidents.capture.interaction import Interaction
+from ai_incidents.config import get_settings
 from ai_incidents.evaluation.base import EvaluationResult, threshold
 from ai_incidents.evaluation.features import linear_score, model_input
 from ai_incidents.evaluation.text import lowercase, spaced, word_set
@@ -364,14 +365,15 @@ _REACH = {
     "reasoning_injection": (50, 50),
     "delimiter_injection": (50, 50),
 }
-_MAX_WINDOWS = 16
 
 
-# Runs start where their alphabet starts: a search that tried every position of a long word
-# would cost its length squared, to find the same runs.
-_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{24,}={0,2}")
-_BASE32_RUN = re.compile(r"(?<![A-Z2-7])[A-Z2-7]{24,}=*")
-_HEX_RUN = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}){12,}")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+_BASE32_RUN = re.compile(r"[A-Z2-7]{24,}=*")
+_HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
+# Encoded payloads sit in runs of the base64 alphabet (which holds the base32 and hex ones).
+_ALPHABET_RUN_END = re.compile(r"[A-Za-z0-9+/]*=*")
+_ALPHABET_RUN_START = re.compile(r"[A-Za-z0-9+/]*\Z")
+_LONG_WORD = 16
 _BINARY_RUN = re.compile(r"(?:[01]{8}\s?){6,}")
 # Escapes are searched from their "%", and the up to 16 characters before the first one are
 # added after (a pattern that began with them would try 16 characters at every position).
@@ -408,19 +410,51 @@ def _url_escaped_runs(text: str) -> list[str]:
     return runs
 
 
+def _encoded_runs(text: str) -> list[str]:
+    """The runs of the base64 alphabet (with their "=" padding) that hold a word of
+    ``_LONG_WORD`` characters or more, in order. They are found from those words, so a long
+    text costs a lookup per long word rather than three regex passes."""
+    long_words = [word for word in word_set(text) if len(word) >= _LONG_WORD]
+    if not long_words:
+        return []
+    haystack = spaced(text)
+    runs: dict[int, str] = {}
+    for word in long_words:
+        needle = f" {word} "
+        position = haystack.find(needle)
+        while position >= 0:
+            start = _run_start(text, position)
+            if start not in runs:
+                runs[start] = text[start : _ALPHABET_RUN_END.match(text, position).end()]
+            position = haystack.find(needle, position + len(word) + 1)
+    return [runs[start] for start in sorted(runs)]
+
+
+def _run_start(text: str, position: int) -> int:
+    """Where the run of the base64 alphabet that reaches ``position`` starts, looking back
+    64 characters at a time."""
+    while position > 0:
+        reach = max(0, position - 64)
+        start = _ALPHABET_RUN_START.search(text, reach, position).start()
+        if start > reach or reach == 0:
+            return start
+        position = reach
+    return 0
+
+
 def decoded_variants(text: str) -> list[str]:
     """Texts an attacker may have hidden in ``text``: decoded base64, base32, hex, binary,
     URL and unicode escapes and tag characters, and for short texts the rot13, reversed and
     leetspeak readings. Each decoder runs only when its shape is present."""
     variants = []
-    if max(map(len, word_set(text)), default=0) >= 16:
+    for run in _encoded_runs(text):
         variants += _decode_runs(
-            _BASE64_RUN, lambda s: base64.b64decode(s + "=" * (-len(s) % 4)), text
+            _BASE64_RUN, lambda s: base64.b64decode(s + "=" * (-len(s) % 4)), run
         )
         variants += _decode_runs(
-            _BASE32_RUN, lambda s: base64.b32decode(s + "=" * (-len(s) % 8)), text
+            _BASE32_RUN, lambda s: base64.b32decode(s + "=" * (-len(s) % 8)), run
         )
-        variants += _decode_runs(_HEX_RUN, bytes.fromhex, text)
+        variants += _decode_runs(_HEX_RUN, bytes.fromhex, run)
     # A one-character gate first: it is a memchr, while a search for "0110" costs as much as
     # the rest of this function on a text that holds none.
     if "0" in text and ("0110" in text or "0111" in text):
@@ -433,7 +467,7 @@ def decoded_variants(text: str) -> list[str]:
             m.group().encode().decode("unicode_escape", "ignore")
             for m in _UNICODE_ESCAPES.finditer(text)
         )
-    if not text.isascii() and _TAG_CHARACTER.search(text):
+    if not text.isascii() and max(text) >= "\U000e0020" and _TAG_CHARACTER.search(text):
         tags = "".join(chr(ord(c) - 0xE0000) for c in text if 0xE0020 <= ord(c) <= 0xE007E)
         if len(tags) >= 8:
             variants.append(tags)
@@ -492,7 +526,7 @@ def _search_near(
     marks: list[str],
 ) -> bool:
     """Search the family's pattern in ``lowered`` within its reach of each anchor word and
-    mark; all of it when it is short or when the triggers occur often."""
+    mark (windows that overlap are searched as one); all of it when it is short."""
     pattern, (before, after) = _SEARCHES[family], _REACH[family]
     if len(lowered) <= before + after:
         return pattern.search(lowered)
@@ -505,8 +539,6 @@ def _search_near(
         if position < 0:
             return pattern.search(lowered)
         while position >= 0:
-            if len(spans) == _MAX_WINDOWS:
-                return pattern.search(lowered)
             spans.append((max(0, position - before), position + len(needle) + after))
             position = within.find(needle, position + 1)
     spans.sort()
@@ -577,5 +609,19 @@ class PromptInjectionEvaluator:
         text = interaction.last_user_text
         if not text:
             return None
-        score, flag, explanation = injection_risk(text)
+        limit = get_settings().injection_scan_chars
+        score, flag, explanation = injection_risk(scanned_part(text, limit))
+        if len(text) > limit:
+            explanation += f"; read the first and last {limit // 2:,} of {len(text):,} characters"
         return EvaluationResult(self.name, "safety", score, flag or "clean", flag, explanation)
+
+
+def scanned_part(text: str, limit: int) -> str:
+    """What the evaluator reads of ``text``: all of it, or of a longer text its first and
+    last ``limit // 2`` characters. Rules cost time in proportion to the text (about 0.1 ms
+    per KB of prose), so a long-context prompt would otherwise cost tens of milliseconds;
+    instructions to a model sit mostly at the ends, and the model reads only the ends."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n{text[-half:]}"
