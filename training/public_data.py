@@ -229,6 +229,44 @@ def python_docs() -> list[Row]:
     return rows
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _sentences(rows: list[Row], origin: str) -> list[Row]:
+    """The sentences of 40 to 300 characters of ``rows``' texts, whitespace made single."""
+    sentences = []
+    for text, _, _ in rows:
+        for sentence in _SENTENCE_END.split(text):
+            sentence = " ".join(sentence.split())
+            if 40 <= len(sentence) <= 300:
+                sentences.append((sentence, 0, origin))
+    return sentences
+
+
+def python_docs_sentences() -> list[Row]:
+    """Sentences of the Python documentation's paragraphs: short declarative benign text.
+    Benign chat turns are questions and greetings, so without these the model learns that
+    a plain statement ("If you are a new user, start with stable.") reads like an order."""
+    return _sentences(python_docs(), "python-docs:sentences")
+
+
+def fortunes() -> list[Row]:
+    """The fortune cookies of Debian's fortunes-min (fortune-mod's data, BSD): short
+    statements, quips and benign imperatives ("Avoid reality at all costs.")."""
+    rows = []
+    for path in sorted((_deb("fortunes-min") / "usr/share/games/fortunes").glob("*.u8")):
+        for entry in path.read_text(encoding="utf-8", errors="replace").split("\n%\n"):
+            text = " ".join(entry.split())
+            if 20 <= len(text) <= 400:
+                rows.append((text, 0, f"fortunes-min:{path.stem}"))
+    return rows
+
+
+def debian_faq_answer_sentences() -> list[Row]:
+    """Sentences of the Debian FAQ's answers: ordinary statements a user may send."""
+    return _sentences(debian_faq_answers(), "debian-faq:answer-sentences")
+
+
 @dataclasses.dataclass(frozen=True)
 class Source:
     name: str
@@ -243,6 +281,8 @@ TRAINING = (
     Source("chitchat", chitchat, "MIT"),
     Source("chatterbot", chatterbot, "BSD-3-Clause"),
     Source("python_docs", python_docs, "PSF-2.0"),
+    Source("python_docs_sentences", python_docs_sentences, "PSF-2.0"),
+    Source("fortunes", fortunes, "BSD-3-Clause"),
 )
 HELD_OUT = (
     Source("promptfoo", promptfoo, "MIT"),
@@ -252,6 +292,11 @@ HELD_OUT = (
     Source(
         "debian_faq_answers",
         debian_faq_answers,
+        "Debian FAQ licence (verbatim and modified copies)",
+    ),
+    Source(
+        "debian_faq_sentences",
+        debian_faq_answer_sentences,
         "Debian FAQ licence (verbatim and modified copies)",
     ),
 )

