@@ -17,6 +17,7 @@ from ai_incidents.evaluation.quality import (
     JSONValidityEvaluator,
     LanguageMismatchEvaluator,
     RefusalEvaluator,
+    RelevanceEvaluator,
     RepetitionEvaluator,
     TruncationEvaluator,
     guess_language,
@@ -382,3 +383,10 @@ def test_injection_scan_limit_comes_from_the_environment():
     assert (
         Settings.from_env({"AI_INCIDENTS_INJECTION_SCAN_CHARS": "-3"}).injection_scan_chars == 32768
     )
+
+
+def test_answer_relevance_reads_the_end_of_a_long_question():
+    tokens = [f"w{i:05d}" for i in range(1000)]  # 7 KB of distinct words
+    answer = " ".join(tokens[-400:])
+    result = RelevanceEvaluator().evaluate(interaction(" ".join(tokens), answer))
+    assert result.score == 1.0  # 400 of the ~585 words in the last 4 K characters
