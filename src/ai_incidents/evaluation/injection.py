@@ -370,10 +370,6 @@ _REACH = {
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 _BASE32_RUN = re.compile(r"[A-Z2-7]{24,}=*")
 _HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
-# Encoded payloads sit in runs of the base64 alphabet (which holds the base32 and hex ones).
-_ALPHABET_RUN_END = re.compile(r"[A-Za-z0-9+/]*=*")
-_ALPHABET_RUN_START = re.compile(r"[A-Za-z0-9+/]*\Z")
-_LONG_WORD = 16
 _BINARY_RUN = re.compile(r"(?:[01]{8}\s?){6,}")
 # Escapes are searched from their "%", and the up to 16 characters before the first one are
 # added after (a pattern that began with them would try 16 characters at every position).
@@ -410,51 +406,19 @@ def _url_escaped_runs(text: str) -> list[str]:
     return runs
 
 
-def _encoded_runs(text: str) -> list[str]:
-    """The runs of the base64 alphabet (with their "=" padding) that hold a word of
-    ``_LONG_WORD`` characters or more, in order. They are found from those words, so a long
-    text costs a lookup per long word rather than three regex passes."""
-    long_words = [word for word in word_set(text) if len(word) >= _LONG_WORD]
-    if not long_words:
-        return []
-    haystack = spaced(text)
-    runs: dict[int, str] = {}
-    for word in long_words:
-        needle = f" {word} "
-        position = haystack.find(needle)
-        while position >= 0:
-            start = _run_start(text, position)
-            if start not in runs:
-                runs[start] = text[start : _ALPHABET_RUN_END.match(text, position).end()]
-            position = haystack.find(needle, position + len(word) + 1)
-    return [runs[start] for start in sorted(runs)]
-
-
-def _run_start(text: str, position: int) -> int:
-    """Where the run of the base64 alphabet that reaches ``position`` starts, looking back
-    64 characters at a time."""
-    while position > 0:
-        reach = max(0, position - 64)
-        start = _ALPHABET_RUN_START.search(text, reach, position).start()
-        if start > reach or reach == 0:
-            return start
-        position = reach
-    return 0
-
-
 def decoded_variants(text: str) -> list[str]:
     """Texts an attacker may have hidden in ``text``: decoded base64, base32, hex, binary,
     URL and unicode escapes and tag characters, and for short texts the rot13, reversed and
     leetspeak readings. Each decoder runs only when its shape is present."""
     variants = []
-    for run in _encoded_runs(text):
+    if max(map(len, word_set(text)), default=0) >= 16:
         variants += _decode_runs(
-            _BASE64_RUN, lambda s: base64.b64decode(s + "=" * (-len(s) % 4)), run
+            _BASE64_RUN, lambda s: base64.b64decode(s + "=" * (-len(s) % 4)), text
         )
         variants += _decode_runs(
-            _BASE32_RUN, lambda s: base64.b32decode(s + "=" * (-len(s) % 8)), run
+            _BASE32_RUN, lambda s: base64.b32decode(s + "=" * (-len(s) % 8)), text
         )
-        variants += _decode_runs(_HEX_RUN, bytes.fromhex, run)
+        variants += _decode_runs(_HEX_RUN, bytes.fromhex, text)
     # A one-character gate first: it is a memchr, while a search for "0110" costs as much as
     # the rest of this function on a text that holds none.
     if "0" in text and ("0110" in text or "0111" in text):
@@ -518,6 +482,11 @@ def _present_anchors(
     return anchors
 
 
+# A window ends after the word it would cut: the search treats the window's end as the
+# text's, where a cut word would end a "\b" match that the whole text does not have.
+_WORD_REST = re.compile(r"\w*")
+
+
 def _search_near(
     family: str,
     text: str,
@@ -539,7 +508,8 @@ def _search_near(
         if position < 0:
             return pattern.search(lowered)
         while position >= 0:
-            spans.append((max(0, position - before), position + len(needle) + after))
+            end = _WORD_REST.match(lowered, position + len(needle) + after).end()
+            spans.append((max(0, position - before), end))
             position = within.find(needle, position + 1)
     spans.sort()
     merged = [list(spans[0])]
@@ -612,16 +582,20 @@ class PromptInjectionEvaluator:
         limit = get_settings().injection_scan_chars
         score, flag, explanation = injection_risk(scanned_part(text, limit))
         if len(text) > limit:
-            explanation += f"; read the first and last {limit // 2:,} of {len(text):,} characters"
+            head = limit // 2
+            explanation += (
+                f"; read the first {head:,} and last {limit - head:,} of {len(text):,} characters"
+            )
         return EvaluationResult(self.name, "safety", score, flag or "clean", flag, explanation)
 
 
 def scanned_part(text: str, limit: int) -> str:
-    """What the evaluator reads of ``text``: all of it, or of a longer text its first and
-    last ``limit // 2`` characters. Rules cost time in proportion to the text (about 0.1 ms
-    per KB of prose), so a long-context prompt would otherwise cost tens of milliseconds;
-    instructions to a model sit mostly at the ends, and the model reads only the ends."""
+    """What the evaluator reads of ``text``: all of it, or of a longer text its first
+    ``limit // 2`` and last ``limit - limit // 2`` characters. Rules cost time in proportion
+    to the text (about 0.1 ms per KB of prose), so a long-context prompt would otherwise cost
+    tens of milliseconds; instructions to a model sit mostly at the ends, and the model
+    reads only the ends."""
     if len(text) <= limit:
         return text
-    half = limit // 2
-    return f"{text[:half]}\n{text[-half:]}"
+    head = limit // 2
+    return f"{text[:head]}\n{text[len(text) - (limit - head) :]}"
