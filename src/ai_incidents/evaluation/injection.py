@@ -184,7 +184,8 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
 
 
 def _alternatives(pattern: str) -> list[str]:
-    """The top-level alternatives of a regular expression."""
+    """The top-level alternatives of a regular expression, as the patterns here write them
+    (no verbose mode, no comments, no "]" first in a character class)."""
     alternatives, depth, start, in_class, i = [], 0, 0, False, 0
     while i < len(pattern):
         character = pattern[i]
