@@ -432,7 +432,7 @@ def decoded_variants(text: str) -> list[str]:
             m.group().encode().decode("unicode_escape", "ignore")
             for m in _UNICODE_ESCAPES.finditer(text)
         )
-    if not text.isascii() and max(text) >= "\U000e0020" and _TAG_CHARACTER.search(text):
+    if not text.isascii() and _TAG_CHARACTER.search(text):
         tags = "".join(chr(ord(c) - 0xE0000) for c in text if 0xE0020 <= ord(c) <= 0xE007E)
         if len(tags) >= 8:
             variants.append(tags)
