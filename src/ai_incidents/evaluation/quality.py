@@ -128,10 +128,10 @@ class GroundednessEvaluator:
         return _result(self.name, score, flag, f"{supported} of {len(claims)} claims supported")
 
 
-# Of a longer question (a prompt that carries pasted or retrieved text) relevance reads the
-# end, where the question usually is, and the language guess the start: either would
-# otherwise tokenize all of it (about 13 ms for 400 KB).
-_QUESTION_CHARS = 4096
+# How much of a longer text two checks read: relevance the end of the question (a prompt
+# that carries pasted or retrieved text usually ends with it), the language guess the
+# start of each text. Either would otherwise tokenize all of it (about 13 ms for 400 KB).
+_READ_CHARS = 4096
 
 
 class RelevanceEvaluator:
@@ -142,7 +142,7 @@ class RelevanceEvaluator:
     threshold = 0.2
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
-        question = content_words(interaction.last_user_text[-_QUESTION_CHARS:])
+        question = content_words(interaction.last_user_text[-_READ_CHARS:])
         answer = content_words(interaction.output_text)
         if len(question) < 2 or not answer:
             return None
@@ -175,7 +175,7 @@ _LANGUAGE_SAMPLE_WORDS = 120
 def guess_language(text: str) -> str | None:
     """``en``, ``de`` or None (too little text to tell), from common function words (and
     for German, umlauts) among the first hundred or so words."""
-    sample = words(text[:_QUESTION_CHARS])[:_LANGUAGE_SAMPLE_WORDS]
+    sample = words(text[:_READ_CHARS])[:_LANGUAGE_SAMPLE_WORDS]
     votes = "".join(filter(None, map(_FUNCTION_WORD_LANGUAGE.get, sample)))
     german, english = votes.count("d"), votes.count("e")
     if not text.isascii():
