@@ -8,7 +8,9 @@ A typical interaction: 2 KB prompt, 1 KB answer, 5 retrieved documents of 1 KB. 
   support vocabulary (plain ASCII);
 - recurring documents: the same five documents in every call, as a knowledge base's recur;
 - fresh prose: new slices of the Python documentation (the standard library's
-  ``pydoc_data``): real English with code, digits and curly quotes, the harder case.
+  ``pydoc_data``): real English with code, digits and curly quotes, the harder case;
+- long prompt: fresh prose with a 100 KB prompt (pasted or retrieved text), whose cost the
+  evaluators bound by reading parts of long texts (a tenth as many interactions).
 
 Prints median and p99 per interaction (the best of three runs, to keep other processes on
 the machine out of the figure), interactions per second, each evaluator's share, and the
@@ -53,6 +55,7 @@ def interaction(
     rng: random.Random,
     documents: list[RetrievedDocument],
     text: Callable[[random.Random, int], str] = paragraph,
+    prompt_size: int = 2048,
 ) -> Interaction:
     return Interaction(
         operation="chat",
@@ -60,7 +63,7 @@ def interaction(
         wire_format="openai.chat_completions",
         feature="support",
         system_instructions=["You are Acme's support assistant. Answer from the documents."],
-        input_messages=[Message("user", text(rng, 2048))],
+        input_messages=[Message("user", text(rng, prompt_size))],
         output_messages=[Message("assistant", text(rng, 1024), "stop")],
         finish_reasons=["stop"],
         retrieval=Retrieval("refund policy for returned items", documents),
@@ -123,6 +126,9 @@ def main() -> None:
         "fresh texts": [interaction(rng, documents(rng)) for _ in range(n)],
         "recurring documents": [interaction(rng, shared) for _ in range(n)],
         "fresh prose": [interaction(rng, documents(rng, prose), prose) for _ in range(n)],
+        "long prompt": [
+            interaction(rng, documents(rng, prose), prose, 100_000) for _ in range(n // 10)
+        ],
     }
     print(f"{'scenario':22} {'median':>9} {'p99':>9} {'per second':>11}")
     shares = {}
