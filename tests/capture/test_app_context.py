@@ -154,6 +154,29 @@ def test_content_is_exported_only_when_opted_in(server, telemetry):
     assert events[0].span_id == opted_in.context.span_id
 
 
+def test_content_with_a_lone_surrogate_survives_otlp_encoding(server, telemetry):
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    configure(capture_content="span_only")
+    record_retrieval("refund", ["Refunds \ud800 within 30 days."], data_source_id="kb")
+    question = {"role": "user", "content": "Refund \ud800 policy?"}
+    body = json.dumps({**CHAT, "messages": [question]}).encode()  # "\ud800" escaped, as JSON may
+    with httpx.Client(base_url=server.url) as client:
+        client.post(
+            "/v1/chat/completions", content=body, headers={"content-type": "application/json"}
+        )
+
+    (span,) = telemetry.llm_spans()
+    (retrieval_span,) = telemetry.spans_named("retrieval kb")
+    scopes = encode_spans([span, retrieval_span]).resource_spans[0].scope_spans
+    encoded = [item for scope in scopes for item in scope.spans]
+    exported = {kv.key: kv.value.string_value for item in encoded for kv in item.attributes}
+    messages = json.loads(exported["gen_ai.input.messages"])
+    assert messages[0]["parts"][0]["content"] == "Refund \ud800 policy?"
+    documents = json.loads(exported["gen_ai.retrieval.documents"])
+    assert documents[0]["content"] == "Refunds \ud800 within 30 days."
+
+
 def test_feature_name_must_be_text():
     with pytest.raises(ValueError):
         feature("")

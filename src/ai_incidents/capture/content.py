@@ -12,6 +12,20 @@ from ai_incidents import semconv
 from ai_incidents.capture.interaction import Interaction, Message
 
 
+def telemetry_json(value: Any) -> str:
+    """``value`` as JSON for a telemetry attribute: text as it is, but escaped when it holds a
+    lone surrogate, which UTF-8 (and so OTLP) cannot carry: one such message would otherwise
+    make the exporter drop its whole batch of spans."""
+    text = json.dumps(value, ensure_ascii=False)
+    if text.isascii():
+        return text
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
+
+
 def _message(message: Message) -> dict[str, Any]:
     item: dict[str, Any] = {
         "role": message.role,
@@ -25,17 +39,16 @@ def _message(message: Message) -> dict[str, Any]:
 def content_attributes(interaction: Interaction) -> dict[str, str]:
     """``gen_ai.input.messages``, ``gen_ai.output.messages`` and system instructions as JSON."""
     attributes = {
-        semconv.GEN_AI_INPUT_MESSAGES: json.dumps(
-            [_message(m) for m in interaction.input_messages], ensure_ascii=False
+        semconv.GEN_AI_INPUT_MESSAGES: telemetry_json(
+            [_message(m) for m in interaction.input_messages]
         ),
-        semconv.GEN_AI_OUTPUT_MESSAGES: json.dumps(
-            [_message(m) for m in interaction.output_messages], ensure_ascii=False
+        semconv.GEN_AI_OUTPUT_MESSAGES: telemetry_json(
+            [_message(m) for m in interaction.output_messages]
         ),
     }
     if interaction.system_instructions:
-        attributes[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = json.dumps(
-            [{"type": "text", "content": text} for text in interaction.system_instructions],
-            ensure_ascii=False,
+        attributes[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = telemetry_json(
+            [{"type": "text", "content": text} for text in interaction.system_instructions]
         )
     return attributes
 

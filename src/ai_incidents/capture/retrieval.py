@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from opentelemetry import trace
 
 from ai_incidents import semconv
 from ai_incidents.capture._telemetry import get_telemetry
+from ai_incidents.capture.content import telemetry_json
 from ai_incidents.capture.context import current_feature, set_current_retrieval
 from ai_incidents.capture.interaction import Retrieval, RetrievedDocument
 from ai_incidents.config import get_settings
@@ -93,9 +93,8 @@ def _finish(
         span.set_attribute(semconv.GEN_AI_RETRIEVAL_QUERY_TEXT, record.query)
         span.set_attribute(
             semconv.GEN_AI_RETRIEVAL_DOCUMENTS,
-            json.dumps(
-                [{"id": d.id, "score": d.score, "content": d.text} for d in record.documents],
-                ensure_ascii=False,
+            telemetry_json(
+                [{"id": d.id, "score": d.score, "content": d.text} for d in record.documents]
             ),
         )
     return record
