@@ -14,6 +14,7 @@ import numpy as np
 from ai_incidents.evaluation.text import (
     ASCII_WHITESPACE,
     blank_non_ascii,
+    head_and_tail,
     single_spaced,
 )
 
@@ -39,11 +40,8 @@ def _collapsed(text: str) -> bytes:
 
 def model_input(text: str) -> str:
     """What the model reads of ``text``: all of it, or of a long text both ends,
-    ``MODEL_WINDOW`` characters each, where instructions to a model sit (in training and in
-    use alike; the rules read all of it)."""
-    if len(text) <= 2 * MODEL_WINDOW:
-        return text
-    return f"{text[:MODEL_WINDOW]}\n{text[-MODEL_WINDOW:]}"
+    ``MODEL_WINDOW`` characters each (in training and in use alike)."""
+    return head_and_tail(text, 2 * MODEL_WINDOW)
 
 
 def ngram_buckets(text: str, bits: int = DEFAULT_BITS) -> np.ndarray:
@@ -61,10 +59,11 @@ def ngram_buckets(text: str, bits: int = DEFAULT_BITS) -> np.ndarray:
     rolling, filled = data, 0
     for n in range(2, sizes[-1] + 1):
         count = len(data) - n + 1
-        grown = hashes[filled : filled + count] if n in sizes else np.empty(count, np.uint64)
+        kept = n in sizes
+        grown = hashes[filled : filled + count] if kept else np.empty(count, np.uint64)
         np.multiply(rolling[:-1], _BASE, out=grown)
         grown += data[n - 1 :]
-        filled += count if n in sizes else 0
+        filled += count if kept else 0
         rolling = grown
     hashes *= _MULTIPLIER
     hashes >>= np.uint64(64 - bits)

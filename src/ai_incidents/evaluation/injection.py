@@ -29,7 +29,7 @@ from ai_incidents.capture.interaction import Interaction
 from ai_incidents.config import get_settings
 from ai_incidents.evaluation.base import EvaluationResult, threshold
 from ai_incidents.evaluation.features import linear_score, model_input
-from ai_incidents.evaluation.text import lowercase, spaced, word_set
+from ai_incidents.evaluation.text import head_and_tail, lowercase, spaced, word_set
 
 _ANY = r"[^.!?\n]{0,40}?"
 # family -> (category, weight, pattern). Patterns describe attack classes; they are not
@@ -581,22 +581,12 @@ class PromptInjectionEvaluator:
         if not text:
             return None
         limit = get_settings().injection_scan_chars
-        score, flag, explanation = injection_risk(_scanned_part(text, limit))
+        # Rules cost time in proportion to the text (about 0.1 ms per KB of prose): of a
+        # long-context prompt they read the ends, where instructions to a model sit.
+        score, flag, explanation = injection_risk(head_and_tail(text, limit))
         if len(text) > limit:
             head = limit // 2
             explanation += (
                 f"; read the first {head:,} and last {limit - head:,} of {len(text):,} characters"
             )
         return EvaluationResult(self.name, "safety", score, flag or "clean", flag, explanation)
-
-
-def _scanned_part(text: str, limit: int) -> str:
-    """What the evaluator reads of ``text``: all of it, or of a longer text its first
-    ``limit // 2`` and last ``limit - limit // 2`` characters. Rules cost time in proportion
-    to the text (about 0.1 ms per KB of prose), so a long-context prompt would otherwise cost
-    tens of milliseconds; instructions to a model sit mostly at the ends, and the model
-    reads only the ends."""
-    if len(text) <= limit:
-        return text
-    head = limit // 2
-    return f"{text[:head]}\n{text[len(text) - (limit - head) :]}"

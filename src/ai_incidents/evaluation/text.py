@@ -152,6 +152,15 @@ def sentence_content_words(text: str) -> tuple[frozenset[str], ...]:
     return tuple(claim for claim in claims if claim)
 
 
+def head_and_tail(text: str, limit: int) -> str:
+    """``text``, or of a longer text its first ``limit // 2`` and last ``limit - limit // 2``
+    characters, joined by a line break: where instructions to a model sit."""
+    if len(text) <= limit:
+        return text
+    head = limit // 2
+    return f"{text[:head]}\n{text[len(text) - (limit - head) :]}"
+
+
 def cache_clear() -> None:
     """Forget every cached tokenization (for benchmarks that measure cold texts)."""
     caches = (
