@@ -266,3 +266,32 @@ def test_unread_error_response_is_not_an_abandoned_stream(server, telemetry):
     span = telemetry.only_llm_span()
     assert span.attributes["error.type"] == "500"
     assert "ai.capture.stream_abandoned" not in span.attributes
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "x-unknown"])
+def test_fully_read_stream_is_judged_only_when_capture_could_read_it(encoding, server, telemetry):
+    server.responder = lambda api, body: Reply(text="a fine answer", stream_encoding=encoding)
+    with httpx.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            response.read()
+
+    span = telemetry.only_llm_span()
+    assert "ai.capture.stream_abandoned" not in span.attributes
+    if encoding == "gzip":
+        assert telemetry.interactions[0].output_text == "a fine answer"
+        assert span.attributes["ai.quality.score"] > 0.5
+    else:
+        assert span.attributes["ai.capture.error"] == "unsupported_content_encoding"
+        assert telemetry.interactions[0].response_unread
+        assert "ai.quality.score" not in span.attributes
+        assert "ai.quality.flags" not in span.attributes
+
+
+def test_unparseable_body_is_unknown_not_a_bad_answer(server, telemetry):
+    server.responder = lambda api, body: Reply(malformed=True)
+    with httpx.Client(base_url=server.url) as client:
+        client.post("/v1/chat/completions", json=chat_body())
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["ai.capture.error"] == "malformed_response_body"
+    assert "ai.quality.score" not in span.attributes

@@ -180,9 +180,11 @@ class LLMCall:
         except ValueError:
             if self.interaction.http_status is not None and self.interaction.http_status < 400:
                 self._capture_error("malformed_response_body")
+                self.interaction.response_unread = True
             return
         if not isinstance(body, Mapping):
             self._capture_error("malformed_response_body")
+            self.interaction.response_unread = True
             return
         if self.interaction.http_status is not None and self.interaction.http_status >= 400:
             self.interaction.error_type = provider_error_type(body)
@@ -242,9 +244,12 @@ class LLMCall:
         if body is not None:
             body.finish()
             ok = interaction.http_status is None or interaction.http_status < 400
-            interaction.stream_abandoned = abandoned and ok and not body.complete
+            interaction.stream_abandoned = (
+                abandoned and ok and not body.complete and body.error is None
+            )
             if body.error:
                 self._capture_error(body.error)
+                interaction.response_unread = True
             if body.dropped_bytes:
                 self.span.set_attribute(semconv.AI_CAPTURE_DROPPED_BYTES, body.dropped_bytes)
         status = interaction.http_status

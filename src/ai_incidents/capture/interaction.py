@@ -73,6 +73,9 @@ class Interaction:
     duration_s: float | None = None
     time_to_first_chunk_s: float | None = None
     stream_abandoned: bool = False
+    response_unread: bool = False
+    """The response body could not be read (undecodable or unparseable): what the answer
+    was is unknown, so nothing judges it."""
     span_context: SpanContext | None = None
 
     @property

@@ -215,12 +215,14 @@ def evaluate_interaction(interaction: Interaction, span: Span) -> None:
         return
     started = time.perf_counter()
     fast = evaluators.fast()
+    if interaction.response_unread:
+        fast = [e for e in fast if "output" not in e.reads]
     results = evaluators.run(interaction, fast)
     span.set_attributes(span_attributes(interaction, results))
     for result in results:
         span.add_event(semconv.GEN_AI_EVALUATION_RESULT, event_attributes(result))
     runner = slow_runner()
-    if runner is not None:
+    if runner is not None and not interaction.response_unread:
         runner.submit(interaction, skip={evaluator.name for evaluator in fast})
     _logger.debug("evaluated in %.0f µs", (time.perf_counter() - started) * 1e6)
 

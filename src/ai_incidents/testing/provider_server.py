@@ -15,6 +15,7 @@ import dataclasses
 import itertools
 import json
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -45,6 +46,9 @@ class Reply:
     include_usage: bool | None = None
     """Send usage in a streamed chat completion; defaults to ``stream_options.include_usage``."""
     gzip: bool = False
+    stream_encoding: str | None = None
+    """A ``content-encoding`` for a stream: ``gzip`` compresses each event (sync-flushed);
+    any other value is sent as the header with the events left as they are."""
     response_id: str | None = None
     """Fixed response id; by default each response gets a fresh one."""
 
@@ -124,6 +128,9 @@ class _Handler(QuietHandler):
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
+        encode = _stream_encoder(reply.stream_encoding)
+        if reply.stream_encoding:
+            self.send_header("content-encoding", reply.stream_encoding)
         self.end_headers()
         for index, event in enumerate(_stream_events(api, body, reply, model)):
             if reply.cut_stream_after is not None and index > reply.cut_stream_after:
@@ -133,12 +140,19 @@ class _Handler(QuietHandler):
                 return
             if reply.chunk_delay_s and index:
                 time.sleep(reply.chunk_delay_s)
-            self._write_chunk(event)
+            self._write_chunk(encode(event))
         self._write_chunk(b"")
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
+
+
+def _stream_encoder(encoding: str | None) -> Callable[[bytes], bytes]:
+    if encoding != "gzip":
+        return lambda data: data
+    compressor = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
+    return lambda data: compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 
 def _api_for(path: str) -> str | None:
