@@ -22,6 +22,8 @@ AI_INCIDENTS_STORE = "AI_INCIDENTS_STORE"
 AI_INCIDENTS_EVALUATORS_DISABLED = "AI_INCIDENTS_EVALUATORS_DISABLED"
 AI_INCIDENTS_EVALUATOR_THRESHOLDS = "AI_INCIDENTS_EVALUATOR_THRESHOLDS"
 AI_INCIDENTS_EVALUATOR_BUDGET_MS = "AI_INCIDENTS_EVALUATOR_BUDGET_MS"
+AI_INCIDENTS_EVALUATOR_MAX_CHARS = "AI_INCIDENTS_EVALUATOR_MAX_CHARS"
+AI_INCIDENTS_EVALUATION_EVENTS = "AI_INCIDENTS_EVALUATION_EVENTS"
 AI_INCIDENTS_INJECTION_SCAN_CHARS = "AI_INCIDENTS_INJECTION_SCAN_CHARS"
 AI_INCIDENTS_RETRIEVAL_MAX_AGE_S = "AI_INCIDENTS_RETRIEVAL_MAX_AGE_S"
 AI_INCIDENTS_RETRIEVAL_TTL_S = "AI_INCIDENTS_RETRIEVAL_TTL_S"
@@ -78,6 +80,10 @@ class Settings:
     evaluators_disabled: frozenset[str] = frozenset()
     evaluator_thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
     evaluator_budget_ms: float = 20.0
+    evaluator_max_chars: int = 65536
+    evaluation_events: str = "flagged"
+    """``gen_ai.evaluation.result`` span events: ``all`` results, ``flagged`` ones only
+    (a flag, a safety category or an error), or ``none``."""
     injection_scan_chars: int = 32768
     retrieval_max_age_s: float = 180 * 86400.0
     retrieval_ttl_s: float = 300.0
@@ -117,6 +123,15 @@ class Settings:
             evaluator_thresholds=_parse_thresholds(env),
             evaluator_budget_ms=_parse_float(
                 env, AI_INCIDENTS_EVALUATOR_BUDGET_MS, cls.evaluator_budget_ms
+            ),
+            evaluator_max_chars=_parse_positive_int(
+                env, AI_INCIDENTS_EVALUATOR_MAX_CHARS, cls.evaluator_max_chars
+            ),
+            evaluation_events=_parse_choice(
+                env,
+                AI_INCIDENTS_EVALUATION_EVENTS,
+                ("all", "flagged", "none"),
+                cls.evaluation_events,
             ),
             injection_scan_chars=_parse_positive_int(
                 env, AI_INCIDENTS_INJECTION_SCAN_CHARS, cls.injection_scan_chars

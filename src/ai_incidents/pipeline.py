@@ -7,11 +7,18 @@ calls for the same result. Explicit composition works too::
     pipeline = IncidentPipeline()
     provider.add_span_processor(pipeline.processor)
     provider.add_span_processor(BatchSpanProcessor(pipeline.wrap(OTLPSpanExporter())))
+
+Detection runs in the processor; the incident manager stores and routes what it finds (log
+events and metrics at once, span events through the wrapped exporters), so incidents are
+handled whether or not spans are exported. At exit, the manager stores and hands over what
+is pending before the SDK providers flush (its exit handler is registered after theirs).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import weakref
 
 from opentelemetry import _logs, metrics, trace
 from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor, TracerProvider
@@ -20,15 +27,19 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from ai_incidents.config import Settings, get_settings
 from ai_incidents.detection.detector import DetectionConfig, Detector
 from ai_incidents.detection.processor import IncidentSpanProcessor
-from ai_incidents.export.exporter import IncidentExporter
+from ai_incidents.evaluation import evaluators
+from ai_incidents.export.events import IncidentEvents
+from ai_incidents.export.exporter import IncidentExporter, destination_of
 from ai_incidents.export.metrics import IncidentMetrics
+from ai_incidents.incidents.manager import IncidentManager
 from ai_incidents.incidents.store import IncidentStore
 
 _logger = logging.getLogger(__name__)
 
 
 class IncidentPipeline:
-    """Detector, span processor, store and metrics, made from one set of settings."""
+    """Detector, span processor, incident manager, store and metrics, from one set of
+    settings. ``service`` names this service in the keys of its destinations."""
 
     def __init__(
         self,
@@ -36,27 +47,50 @@ class IncidentPipeline:
         meter_provider: metrics.MeterProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
         default_feature: str = "unknown",
+        service: str | None = None,
     ) -> None:
         settings = settings or get_settings()
+        self.service = service or default_feature
         self.detector = Detector(DetectionConfig.from_settings(settings))
-        self.processor = IncidentSpanProcessor(
-            self.detector, default_feature=settings.feature or default_feature
-        )
         self.store = IncidentStore(settings.store, cooldown_s=settings.incident_cooldown_s)
-        self.metrics = IncidentMetrics(self.detector, meter_provider)
-        self.logger_provider = logger_provider
+        self.manager = IncidentManager(self.store)
+        self.metrics = IncidentMetrics(
+            self.detector, meter_provider, gaps=self.gaps, demoted=lambda: set(evaluators.demoted)
+        )
+        self.processor = IncidentSpanProcessor(
+            self.detector,
+            self.manager,
+            default_feature=settings.feature or default_feature,
+            on_llm_span=self.metrics.record_scores,
+        )
+        self.manager.add_sink(IncidentEvents(logger_provider, self.metrics))
 
     def wrap(self, exporter: SpanExporter, destination: str | None = None) -> IncidentExporter:
         """``exporter``, with incidents added to what it sends; deliveries to it are tracked
-        under ``destination`` (default: the exporter's class name)."""
-        return IncidentExporter(
-            exporter,
-            self.processor,
-            self.store,
-            self.metrics,
-            self.logger_provider,
-            destination=destination,
-        )
+        under ``destination`` (default: this service and the exporter's endpoint)."""
+        if destination is None:
+            destination = base = destination_of(exporter, self.service)
+            taken = self.store.destinations
+            number = 1
+            while destination in taken:
+                number += 1
+                destination = f"{base}#{number}"
+        return IncidentExporter(exporter, self.manager, destination)
+
+    def gaps(self) -> dict[str, int]:
+        """Running totals of what detection could not use, by reason."""
+        return {
+            "evicted_keys": self.detector.evicted_keys,
+            "detection_errors": self.detector.errors + self.processor.errors,
+            "dropped_candidates": self.manager.dropped,
+            "store_fallbacks": self.store.fallbacks,
+            "store_errors": self.manager.store_errors,
+            "evaluator_demotions": evaluators.demotions,
+        }
+
+    def shutdown(self) -> None:
+        """Store and hand over everything pending (also run at exit)."""
+        self.manager.shutdown()
 
     def attach(self, provider: TracerProvider) -> int:
         """Put the processor first in ``provider`` and wrap the exporters of its batch and
@@ -70,7 +104,7 @@ class IncidentPipeline:
             raise TypeError(
                 f"ai-incidents needs SynchronousMultiSpanProcessor, not {type(multi).__name__}"
             )
-        names: list[str] = []
+        wrapped = 0
         for span_processor in multi._span_processors:
             if isinstance(span_processor, BatchSpanProcessor):
                 holder, attribute = span_processor._batch_processor, "_exporter"
@@ -81,13 +115,12 @@ class IncidentPipeline:
             exporter = getattr(holder, attribute)
             if isinstance(exporter, IncidentExporter):
                 continue
-            name = type(exporter).__name__
-            names.append(name)
-            setattr(holder, attribute, self.wrap(exporter, f"{name}#{names.count(name)}"))
+            setattr(holder, attribute, self.wrap(exporter))
+            wrapped += 1
         with multi._lock:
             if self.processor not in multi._span_processors:
                 multi._span_processors = (self.processor, *multi._span_processors)
-        return len(names)
+        return wrapped
 
 
 _installed: IncidentPipeline | None = None
@@ -118,6 +151,8 @@ def install(
         logger_provider or _logs.get_logger_provider(),
         default_feature=str(service) if service else "unknown",
     )
+    weak = weakref.ref(pipeline)
+    atexit.register(lambda: (found := weak()) is not None and found.shutdown())
     try:
         wrapped = pipeline.attach(provider)
     except (AttributeError, TypeError) as error:
@@ -125,7 +160,8 @@ def install(
                         error)  # fmt: skip
         return None
     if wrapped == 0:
-        _logger.warning("ai-incidents: no span exporter to wrap; add pipeline.wrap(exporter)")
+        _logger.info("ai-incidents: no span exporter to wrap: incidents go out as log events"
+                     " and metrics only")  # fmt: skip
     _installed = pipeline
     return pipeline
 

@@ -16,6 +16,11 @@ SERVER_ADDRESS: Final = server_attributes.SERVER_ADDRESS
 SERVER_PORT: Final = server_attributes.SERVER_PORT
 ERROR_TYPE: Final = error_attributes.ERROR_TYPE
 
+# Who a call is made for (named by the app).
+ENDUSER_ID: Final = "enduser.id"
+USER_ID: Final = "user.id"
+SESSION_ID: Final = "session.id"
+
 # GenAI span attributes.
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
 GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
@@ -97,6 +102,11 @@ AI_INCIDENT_SIGNALS: Final = "ai.incident.signals"
 AI_INCIDENT_FEATURE: Final = "ai.incident.feature"
 AI_INCIDENT_ACTION: Final = "ai.incident.action"
 AI_INCIDENT_STATUS: Final = "ai.incident.status"
+AI_INCIDENT_SUMMARY: Final = "ai.incident.summary"
+AI_INCIDENT_COUNT: Final = "ai.incident.count"
+AI_INCIDENT_USERS: Final = "ai.incident.users"
+AI_INCIDENT_MODEL_BEFORE: Final = "ai.incident.model_before"
+AI_INCIDENT_MODEL_AFTER: Final = "ai.incident.model_after"
 
 # Our metrics.
 AI_CAPTURE_ERRORS_METRIC: Final = "ai_incidents.capture.errors"
@@ -108,3 +118,9 @@ AI_DRIFT_JS_METRIC: Final = "ai.drift.js_distance"
 AI_DRIFT_WASSERSTEIN_METRIC: Final = "ai.drift.wasserstein"
 AI_DRIFT_METRIC_NAME: Final = "ai.drift.metric"
 AI_EVALUATION_ASPECT: Final = "ai.evaluation.aspect"
+AI_INCIDENTS_GAPS_METRIC: Final = "ai_incidents.detection.gaps"
+"""Observations, candidates or evaluations ai-incidents could not use, by reason: where it
+is blind."""
+AI_INCIDENTS_GAP_REASON: Final = "ai_incidents.gap.reason"
+AI_EVALUATOR_DEMOTED_METRIC: Final = "ai_incidents.evaluator.demoted"
+AI_EVALUATOR_NAME: Final = "gen_ai.evaluation.name"

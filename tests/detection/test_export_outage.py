@@ -36,6 +36,11 @@ def provider_for(endpoint: str, tmp_path) -> tuple[TracerProvider, IncidentPipel
     return provider, pipeline
 
 
+def destination(pipeline: IncidentPipeline) -> str:
+    (name,) = pipeline.store.destinations
+    return name
+
+
 def incident_events(receiver: OTLPReceiver) -> list:
     return [
         event for span in receiver.spans() for event in span.events if event.name == "ai.incident"
@@ -53,10 +58,10 @@ def test_incident_event_reaches_the_receiver_on_the_offending_span(tmp_path):
     (span,) = [s for s in receiver.spans() if s.events]
     attributes = {kv.key: kv.value.string_value for kv in event.attributes}
     assert span.name == "chat gpt-4o"
-    assert attributes["ai.incident.severity"] == "critical"
+    assert attributes["ai.incident.severity"] == "high"
     assert attributes["ai.incident.failure_mode"] == "prompt_injection"
     assert attributes["ai.incident.feature"] == "support"
-    assert pipeline.store.pending_delivery("OTLPSpanExporter") == []
+    assert pipeline.store.pending_delivery(destination(pipeline)) == []
 
 
 def test_incidents_written_during_an_outage_are_sent_when_it_ends(tmp_path):
@@ -69,8 +74,8 @@ def test_incidents_written_during_an_outage_are_sent_when_it_ends(tmp_path):
 
     with tracer.start_as_current_span("chat gpt-4o", attributes=LEAK):
         pass
-    (pending,) = pipeline.store.pending_delivery("OTLPSpanExporter")
-    assert pending.severity == "critical"
+    (pending,) = pipeline.store.pending_delivery(destination(pipeline))
+    assert pending.severity == "high"
 
     with OTLPReceiver(port=port) as restarted:
         with tracer.start_as_current_span("chat gpt-4o", attributes=BENIGN):
@@ -82,7 +87,7 @@ def test_incidents_written_during_an_outage_are_sent_when_it_ends(tmp_path):
     resent = [s for s in restarted.spans() if s.name == "ai.incident prompt_injection"]
     assert attributes["ai.incident.id"] == pending.id
     assert resent and resent[0].links
-    assert pipeline.store.pending_delivery("OTLPSpanExporter") == []
+    assert pipeline.store.pending_delivery(destination(pipeline)) == []
 
 
 def test_attach_wraps_each_exporter_once_and_adds_the_processor_once(tmp_path):
@@ -102,13 +107,14 @@ def test_attach_wraps_each_exporter_once_and_adds_the_processor_once(tmp_path):
 
     processors = provider._active_span_processor._span_processors
     assert processors.count(pipeline.processor) == 1
-    assert sorted(pipeline.store.destinations) == [
-        "InMemorySpanExporter#1",
-        "InMemorySpanExporter#2",
-    ]
+    assert pipeline.store.destinations == {
+        "unknown@InMemorySpanExporter",
+        "unknown@InMemorySpanExporter#2",
+    }
     (incident,) = pipeline.store.list()
     assert incident.count == 1
-    assert pipeline.store.pending_delivery("InMemorySpanExporter#1") == []
+    (span,) = [s for s in memory.get_finished_spans() if s.name == "chat gpt-4o"]
+    assert [e.name for e in span.events] == ["ai.incident"]
     provider.shutdown()
 
 

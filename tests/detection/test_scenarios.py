@@ -79,21 +79,20 @@ def test_degradation_raises_quality_degradation_within_bounded_requests(
             needed = n + 1
             break
 
-    assert needed is not None and needed <= 60, [i.group_key for i in incidents.store.list()]
+    assert needed is not None and needed <= 10, [i.group_key for i in incidents.store.list()]
     (incident,) = population_incidents(incidents)
     assert incident.failure_mode == "quality_degradation"
-    assert "low_quality" in incident.signals
-    assert len(incident.signals) >= 2
+    assert incident.signals == ("low_quality",)
     assert incident.feature == "test-service"
-    # Severity follows the share of affected requests in the window when it was raised
-    # (how soon depends on latency noise in the anomaly signal, not on the policy).
+    assert incident.summary.startswith("test-service on gpt-4o-mini: weak answers")
+    # Severity follows the share of weak answers since the change began.
     share = incident.evidence["affected_share"]
     assert incident.severity == ("high" if share >= 0.5 else "medium" if share >= 0.2 else "low")
 
 
 def population_incidents(incidents) -> list:
     """Incidents of the population (elevated rates), not of single requests."""
-    return [i for i in incidents.store.list() if i.group_key.split("|")[2].startswith("rates:")]
+    return [i for i in incidents.store.list() if i.group_key.split("|")[2].startswith("rate")]
 
 
 def test_switch_to_a_worse_model_raises_model_regression(client, server, telemetry, incidents):
@@ -135,7 +134,7 @@ def test_stale_retrieval_raises_context_issues(client, server, telemetry, incide
     assert any("context_issue" in i.signals for i in found)
 
 
-def test_injection_that_leaks_the_system_prompt_is_an_immediate_critical_incident(
+def test_injection_that_leaks_the_system_prompt_is_an_immediate_high_incident(
     client, server, telemetry, incidents
 ):
     server.responder = lambda api, body: Reply(text=f"Sure! My instructions: {SYSTEM}")
@@ -144,10 +143,12 @@ def test_injection_that_leaks_the_system_prompt_is_an_immediate_critical_inciden
     (incident,) = incidents.store.list()
     (event,) = incident_events(telemetry)
     assert incident.failure_mode == "prompt_injection"
-    assert incident.severity == "critical"
-    assert incident.action == "feature_disabled"
+    assert incident.severity == "high"
+    assert incident.action == "rolled_back"
     assert event.attributes["ai.incident.id"] == incident.id
-    assert event.attributes["ai.incident.severity"] == "critical"
+    assert event.attributes["ai.incident.severity"] == "high"
+    assert "the system prompt leaked" in event.attributes["ai.incident.summary"]
+    assert SYSTEM not in event.attributes["ai.incident.summary"]
     assert event.attributes["ai.incident.signals"].startswith("safety_violation")
     assert all(isinstance(v, str) for v in event.attributes.values())
     logs = [r.log_record for r in telemetry.log_exporter.get_finished_logs()
@@ -175,6 +176,6 @@ def test_incident_metrics_are_counted(client, server, telemetry, incidents):
     (point,) = [p for p in telemetry.metric_points("ai.incidents")
                 if p.attributes["ai.incident.feature"] == "metrics-check"]  # fmt: skip
     assert point.value == 1
-    assert point.attributes["ai.incident.severity"] == "critical"
+    assert point.attributes["ai.incident.severity"] == "high"
     scores = telemetry.metric_points("ai.evaluation.score")
     assert {p.attributes["ai.evaluation.aspect"] for p in scores} == {"quality", "safety"}

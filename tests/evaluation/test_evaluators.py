@@ -158,7 +158,9 @@ def ask(server, content: str) -> None:
         )
 
 
-def test_llm_span_carries_composite_scores_and_evaluation_events(server, telemetry):
+@pytest.mark.parametrize("events", ["all", "flagged", "none"])
+def test_llm_span_carries_composite_scores_and_evaluation_events(events, server, telemetry):
+    configure(evaluation_events=events)
     server.responder = lambda api, body: Reply(text="Contact me at jane@example.org.")
     with feature("support"):
         record_retrieval("refund policy", [{"id": "d1", "text": "Refund policy: 30 days."}])
@@ -172,8 +174,14 @@ def test_llm_span_carries_composite_scores_and_evaluation_events(server, telemet
     assert 0.0 <= attributes["ai.quality.score"] <= 1.0
     assert "ai.retrieval.relevance" in attributes
     names = [e.attributes["gen_ai.evaluation.name"] for e in span.events]
-    assert {"prompt_injection", "pii", "secrets", "toxicity", "empty_answer"} <= set(names)
-    assert len(names) == len(set(names))  # one event per evaluator
+    assert len(names) == len(set(names))  # at most one event per evaluator
+    if events == "all":
+        assert {"prompt_injection", "pii", "secrets", "toxicity", "empty_answer"} <= set(names)
+    elif events == "flagged":
+        assert {"prompt_injection", "pii"} <= set(names)
+        assert not {"secrets", "toxicity", "empty_answer"} & set(names)
+    else:
+        assert names == []
     explanations = " ".join(
         str(e.attributes.get("gen_ai.evaluation.explanation")) for e in span.events
     )

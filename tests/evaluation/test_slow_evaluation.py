@@ -125,15 +125,16 @@ def test_fast_evaluator_over_budget_is_moved_off_the_request_path(server, teleme
         name, aspect, cost, reads = "sluggish", "quality", "fast", ("output",)
 
         def evaluate(self, interaction: Interaction) -> EvaluationResult:
-            time.sleep(0.005)  # simulated work, not synchronisation
+            burn_cpu(0.005)
             return EvaluationResult(self.name, "quality", 1.0, "ok")
 
-    configure(evaluator_budget_ms=1, judge_sample_rate=1.0)
+    configure(evaluator_budget_ms=1, judge_sample_rate=1.0, evaluation_events="all")
     evaluators.register(Sluggish())
     try:
-        for _ in range(4):
+        for _ in range(5):  # the first call warms up and does not count
             ask(server)
         assert "sluggish" in evaluators.demoted
+        assert evaluators.demotions >= 1
         assert slow_runner().wait_idle(timeout_s=30)
         names_on_spans = [
             {e.attributes["gen_ai.evaluation.name"] for e in span.events}
@@ -143,9 +144,37 @@ def test_fast_evaluator_over_budget_is_moved_off_the_request_path(server, teleme
     finally:
         evaluators.unregister("sluggish")
 
-    assert all("sluggish" in names for names in names_on_spans[:3])
-    assert "sluggish" not in names_on_spans[3]
+    assert all("sluggish" in names for names in names_on_spans[:4])
+    assert "sluggish" not in names_on_spans[4]
     assert later == ["sluggish"]
+
+
+def burn_cpu(seconds: float) -> None:
+    """Use the CPU (not sleep) for ``seconds`` of this thread's time."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_waiting_is_not_an_overrun_and_a_demotion_ends(server, telemetry, monkeypatch):
+    class Waiting:
+        name, aspect, cost, reads = "waiting", "quality", "fast", ("output",)
+
+        def evaluate(self, interaction: Interaction) -> EvaluationResult:
+            time.sleep(0.01)  # wall time spent off the CPU, as a GIL wait or I/O would be
+            return EvaluationResult(self.name, "quality", 1.0, "ok")
+
+    configure(evaluator_budget_ms=1)
+    evaluators.register(Waiting())
+    try:
+        for _ in range(6):
+            ask(server)
+        assert "waiting" not in evaluators.demoted
+        evaluators._demoted_until["waiting"] = time.monotonic() - 1  # a demotion that ran out
+        assert "waiting" not in evaluators.demoted
+        assert "waiting" in {e.name for e in evaluators.fast()}
+    finally:
+        evaluators.unregister("waiting")
 
 
 @pytest.mark.parametrize("rate", [-1, "x"])

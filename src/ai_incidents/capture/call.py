@@ -144,6 +144,10 @@ class LLMCall:
         interaction = self.interaction
         attributes = self._call_attributes()
         attributes[semconv.AI_FEATURE_NAME] = interaction.feature
+        if interaction.end_user:
+            attributes[semconv.ENDUSER_ID] = interaction.end_user
+        if interaction.session:
+            attributes[semconv.SESSION_ID] = interaction.session
         if interaction.operation == semconv.OPERATION_CHAT:
             attributes[semconv.GEN_AI_REQUEST_STREAM] = interaction.stream
         attributes.update(interaction.request_params)

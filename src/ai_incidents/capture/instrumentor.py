@@ -16,7 +16,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from ai_incidents.capture import listeners
 from ai_incidents.capture._telemetry import Telemetry, get_telemetry, set_telemetry
 from ai_incidents.capture.call import LLMCall
-from ai_incidents.capture.context import current_feature, current_retrieval
+from ai_incidents.capture.context import current_end_user, current_feature, current_retrieval
 from ai_incidents.capture.endpoints import endpoints
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.capture.streams import tee_stream_types
@@ -97,11 +97,14 @@ def _start_call(request: Any) -> LLMCall | None:
         if match is None:
             return None
         telemetry = get_telemetry()
+        end_user, session = current_end_user()
         interaction = Interaction(
             operation=match.wire_format.operation,
             provider=match.provider,
             wire_format=match.wire_format.name,
             feature=current_feature() or settings.feature or telemetry.service_name() or "unknown",
+            end_user=end_user,
+            session=session,
             request_model=match.deployment,
             retrieval=current_retrieval(),
             capture_error=capture_error,

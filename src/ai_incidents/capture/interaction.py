@@ -52,6 +52,8 @@ class Interaction:
     provider: str
     wire_format: str
     feature: str
+    end_user: str | None = None
+    session: str | None = None
     request_model: str | None = None
     stream: bool = False
     system_instructions: list[str] = dataclasses.field(default_factory=list)

@@ -7,35 +7,51 @@ Decision policy (configurable thresholds in ``DetectionConfig``):
 
 - a safety violation alerts at once, on its span;
 - two or more signals on one request alert, on its span;
+- a rise in a key's rate of weak answers, context issues or safety violations alerts for
+  the population on its own (a Bernoulli CUSUM per rate against its learned baseline);
 - two or more signals elevated together in a key's recent window alert for the population;
 - drift, model regression and a sustained storm of negative feedback alert for the
   population on their own.
 
-Severity: safety leaks of secrets, PII or the system prompt are ``critical``; other injection
-attempts ``high``. Population incidents scale with the share of affected requests in the
-window (``high`` from 50 %, ``medium`` from 20 %, else ``low``), and ``critical`` from 80 % over
-at least 50 requests. A model regression is ``high`` when the mean quality drops by at least
-0.2, else ``medium``; quality or safety drift with PSI of at least 0.25 is ``medium``, other
-drift ``low``. Two signals on one request are ``low``, three or more ``medium``.
+Severity of the evidence (the store then escalates a grouped incident by its scope, see
+``incidents.severity``): a secret or PII in an answer is ``critical``; the system prompt
+in an answer ``high``; an injection or jailbreak attempt that leaked nothing ``low``, at
+most ``medium`` however many there are. Population incidents scale with the share of
+affected requests (``high`` from 50 %, ``medium`` from 20 %, else ``low``; ``critical``
+from 80 % over at least 50 requests). A model regression is ``high`` when the mean quality
+drops by at least 0.2, else ``medium``; quality or safety drift with PSI of at least 0.25 is
+``medium``, other drift ``low``. Two signals on one request are ``low``, three or more
+``medium``.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import logging
 import math
 import time
 from collections.abc import Iterator
 
 from ai_incidents.config import Settings
 from ai_incidents.detection.anomaly import RateMonitor, RobustAnomalyDetector, log_scale
+from ai_incidents.detection.change import BernoulliCUSUM
 from ai_incidents.detection.drift import Binning, DriftMonitor, PageHinkley
 from ai_incidents.detection.observation import Observation
 from ai_incidents.detection.regression import RegressionTracker
-from ai_incidents.incidents.model import Candidate, Severity, SpanRef
+from ai_incidents.incidents.model import Candidate, Severity, SpanRef, capped
 
-_INJECTION_CATEGORIES = frozenset({"prompt_injection", "jailbreak", "system_prompt_leak"})
-_LEAK_CATEGORIES = frozenset({"system_prompt_leak", "secret", "pii"})
+_logger = logging.getLogger(__name__)
+_INJECTION_CATEGORIES = frozenset(
+    {"prompt_injection", "indirect_prompt_injection", "jailbreak", "system_prompt_leak"}
+)
+_DATA_LEAK_CATEGORIES = frozenset({"secret", "pii"})
+_RATE_SIGNALS = {
+    "low_quality": ("quality_degradation", "critical"),
+    "context_issue": ("context_issues", "critical"),
+    "safety_violation": ("prompt_injection", "medium"),
+}
+"""Signals whose rate is watched for a rise: the failure mode and the severity ceiling."""
 _SCORE_BINS = Binning(0.0, 1.0001, 20)
 _LOG_BINS = Binning(0.0, 14.0, 28)
 
@@ -93,6 +109,10 @@ class _KeyState:
             signal: RateMonitor()
             for signal in ("low_quality", "context_issue", "anomaly_detected", "safety_violation")
         }
+        self.changes = {signal: BernoulliCUSUM() for signal in _RATE_SIGNALS}
+        self.change_started: dict[str, float] = {}
+        """When each watched rate's current rise began (the CUSUM last left zero)."""
+        self.changed: list[str] = []
         self.window = collections.deque(maxlen=config.drift_window)
         self.drifted: list[str] = []
         self.quality_dropped = False
@@ -123,6 +143,8 @@ class Detector:
             collections.OrderedDict()
         )
         self._feedback_storms: dict[str, float] = {}
+        self.errors = 0
+        """Observations a statistic failed on (logged once); their request signals still count."""
 
     def state(self, feature: str, model: str) -> _KeyState:
         key = (feature, model)
@@ -143,18 +165,29 @@ class Detector:
         """The candidates one finished LLM call causes (its own, and its population's)."""
         now = time.time() if now is None else now
         state = self.state(obs.feature, obs.model)
-        signals, evidence = self._request_signals(obs, state)
+        signals, evidence = self._request_signals(obs)
+        try:
+            self._update_statistics(obs, state, signals, evidence, now)
+        except Exception:
+            self._failed("statistics")
         state.window.append(bool(signals))
         if signals:
             state.examples.append(obs.span)
         self._remember_response(obs, signals)
         candidates = self._request_candidates(obs, signals, evidence, now)
-        candidates += self._population_candidates(obs, state, signals, now)
+        try:
+            candidates += self._population_candidates(obs, state, now)
+        except Exception:
+            self._failed("population detection")
         return candidates
 
-    def _request_signals(
-        self, obs: Observation, state: _KeyState
-    ) -> tuple[list[str], dict[str, object]]:
+    def _failed(self, what: str) -> None:
+        self.errors += 1
+        if self.errors == 1:
+            _logger.exception("ai-incidents: %s failed on an observation", what)
+
+    def _request_signals(self, obs: Observation) -> tuple[list[str], dict[str, object]]:
+        """The request's own signals from its scores and flags."""
         signals: list[str] = []
         evidence: dict[str, object] = {}
         threshold = self.config.low_quality_threshold
@@ -169,14 +202,30 @@ class Detector:
         if obs.retrieval_flags:
             signals.append("context_issue")
             evidence["retrieval_flags"] = list(obs.retrieval_flags)
+        return signals, evidence
+
+    def _update_statistics(
+        self,
+        obs: Observation,
+        state: _KeyState,
+        signals: list[str],
+        evidence: dict[str, object],
+        now: float,
+    ) -> None:
+        """Anomalies (a signal of the request), rates, rate changes and drift of the key."""
         anomalous = self._anomalies(obs, state)
         if anomalous:
             signals.append("anomaly_detected")
             evidence["anomalies"] = anomalous
         for signal, monitor in state.rates.items():
             monitor.update(signal in signals)
+        state.changed = []
+        for signal, detector in state.changes.items():
+            if detector.update(signal in signals):
+                state.changed.append(signal)
+            elif detector.calls_since_start == 1:
+                state.change_started[signal] = now
         state.drifted = self._update_drift(obs, state)
-        return signals, evidence
 
     def _anomalies(self, obs: Observation, state: _KeyState) -> dict[str, float]:
         values = {
@@ -224,17 +273,16 @@ class Detector:
     ) -> list[Candidate]:
         categories = set(obs.safety_categories)
         if "safety_violation" in signals:
+            severity, ceiling = _safety_severity(categories)
             injection = bool(categories & _INJECTION_CATEGORIES)
-            leak = bool(categories & _LEAK_CATEGORIES)
-            severity: Severity = "critical" if leak else "high" if injection else "medium"
             mode = "prompt_injection" if injection else "quality_degradation"
-            return [self._candidate(obs, mode, severity, signals, ",".join(sorted(categories)),
-                                    evidence, now)]  # fmt: skip
+            return [self._candidate(obs, mode, severity, ceiling, signals,
+                                    ",".join(sorted(categories)), evidence, now)]  # fmt: skip
         if len(signals) >= 2:
             mode = "context_issues" if "context_issue" in signals else "quality_degradation"
             severity = "medium" if len(signals) >= 3 else "low"
-            return [self._candidate(obs, mode, severity, signals, "+".join(signals), evidence,
-                                    now)]  # fmt: skip
+            return [self._candidate(obs, mode, severity, "high", signals, "+".join(signals),
+                                    evidence, now)]  # fmt: skip
         return []
 
     def _candidate(
@@ -242,6 +290,7 @@ class Detector:
         obs: Observation,
         mode: str,
         severity: Severity,
+        ceiling: Severity,
         signals: list[str],
         cause: str,
         evidence: dict[str, object],
@@ -257,12 +306,14 @@ class Detector:
             evidence={**evidence, "response_model": obs.model},
             examples=(obs.span,),
             detected_at=now,
+            user=obs.user,
+            ceiling=ceiling,
         )
 
     def _population_candidates(
-        self, obs: Observation, state: _KeyState, signals: list[str], now: float
-    ) -> list[Candidate]:
-        found = []
+        self, obs: Observation, state: _KeyState, now: float
+    ) -> list[Candidate | None]:
+        found = [self._rate_change(obs, state, signal, now) for signal in state.changed]
         if state.drifted or state.quality_dropped:
             state.drift_countdown = self.config.drift_window
         elif state.drift_countdown:
@@ -273,7 +324,9 @@ class Detector:
         if len(elevated) >= 2:
             mode = "context_issues" if "context_issue" in elevated else "quality_degradation"
             share = sum(state.window) / max(len(state.window), 1)
-            evidence = {name: round(state.rates[name].rate, 3) for name in elevated} | {
+            evidence = {
+                "rates": {n: round(state.rates[n].rate, 3) for n in elevated if n in state.rates},
+                "drift_detected": "drift_detected" in elevated,
                 "affected_share": round(share, 3),
                 "window": len(state.window),
             }
@@ -309,14 +362,30 @@ class Detector:
                                           regression, now))  # fmt: skip
         return [c for c in found if c is not None]
 
+    def _rate_change(
+        self, obs: Observation, state: _KeyState, signal: str, now: float
+    ) -> Candidate | None:
+        """A rise in one watched rate, with its size, age and start."""
+        detector = state.changes[signal]
+        mode, ceiling = _RATE_SIGNALS[signal]
+        rate, calls = detector.rate_since_start, detector.calls_since_start
+        evidence = {
+            "detector": "bernoulli_cusum",
+            "signal": signal,
+            "rate_before": round(detector.baseline, 4),
+            "rate_after": round(rate, 4),
+            "calls": calls,
+            "since": state.change_started.get(signal, now),
+            "statistic": round(detector.statistic, 2),
+            "affected_share": round(rate, 3),
+            "window": calls,
+        }
+        severity = capped(_share_severity(rate, calls), ceiling)
+        return self._population(obs, state, mode, severity, (signal,), f"rate:{signal}",
+                                evidence, now)  # fmt: skip
+
     def _scope_severity(self, state: _KeyState) -> Severity:
-        count = len(state.window)
-        share = sum(state.window) / max(count, 1)
-        if share >= 0.8 and count >= 50:
-            return "critical"
-        if share >= 0.5:
-            return "high"
-        return "medium" if share >= 0.2 else "low"
+        return _share_severity(sum(state.window) / max(len(state.window), 1), len(state.window))
 
     def _population(
         self,
@@ -402,6 +471,25 @@ class Detector:
                                             "feedback_storm", evidence, examples,
                                             population=True, detected_at=now))  # fmt: skip
         return candidates
+
+
+def _safety_severity(categories: set[str]) -> tuple[Severity, Severity]:
+    """The severity of one unsafe request, and the highest its incident may grow to."""
+    if categories & _DATA_LEAK_CATEGORIES:
+        return "critical", "critical"
+    if "system_prompt_leak" in categories:
+        return "high", "critical"
+    if categories & _INJECTION_CATEGORIES:
+        return "low", "medium"
+    return "low", "high"
+
+
+def _share_severity(share: float, count: int) -> Severity:
+    if share >= 0.8 and count >= 50:
+        return "critical"
+    if share >= 0.5:
+        return "high"
+    return "medium" if share >= 0.2 else "low"
 
 
 _HARMFUL_DIRECTION = {"quality_score": -1, "retrieval_relevance": -1, "safety_score": 1}

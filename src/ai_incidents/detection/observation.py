@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -31,6 +32,8 @@ class Observation:
     input_tokens: int | None
     output_tokens: int | None
     error: bool
+    user: str | None = None
+    """A fingerprint of the end user (else the session) the app named, never the raw id."""
 
     @classmethod
     def from_span(
@@ -56,7 +59,21 @@ class Observation:
             input_tokens=_count(attributes.get(semconv.GEN_AI_USAGE_INPUT_TOKENS)),
             output_tokens=_count(attributes.get(semconv.GEN_AI_USAGE_OUTPUT_TOKENS)),
             error=semconv.ERROR_TYPE in attributes,
+            user=fingerprint(
+                attributes.get(semconv.ENDUSER_ID)
+                or attributes.get(semconv.USER_ID)
+                or attributes.get(semconv.SESSION_ID)
+            ),
         )
+
+
+def fingerprint(identifier: Any) -> str | None:
+    """A short stable pseudonym of a user or session id (the same in every process)."""
+    if not isinstance(identifier, str) or not identifier:
+        return None
+    digest = hashlib.blake2b(identifier.encode("utf-8", "replace"), digest_size=8,
+                             person=b"ai-incidents")  # fmt: skip
+    return "u-" + digest.hexdigest()
 
 
 def _number(value: Any) -> float | None:

@@ -1,17 +1,16 @@
 """``IncidentSpanProcessor``: detection on every finished span, on the app's thread.
 
-``on_end`` reads the span's attributes, updates the detector's streaming state and keeps
-the resulting candidates in memory for the ``IncidentExporter``: no I/O, O(1) work. Spans
-that are neither LLM calls nor feedback return after one attribute lookup.
+``on_end`` reads the span's attributes, updates the detector's streaming state and hands
+the resulting candidates to a ``CandidateSink`` (the incident manager's bounded queue): no
+I/O, O(1) work. Spans that are neither LLM calls nor feedback return after one lookup.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -23,29 +22,36 @@ from ai_incidents.incidents.model import Candidate, SpanRef
 
 _logger = logging.getLogger(__name__)
 _LLM_OPERATIONS = frozenset({semconv.OPERATION_CHAT, semconv.OPERATION_TEXT_COMPLETION})
-_DEFAULT_MAX_PENDING = 10_000
+
+
+class CandidateSink(Protocol):
+    """Where candidates go: ``submit`` must not block; flushed and shut with the processor."""
+
+    def submit(self, candidate: Candidate) -> None: ...
+
+    def force_flush(self) -> None: ...
+
+    def shutdown(self) -> None: ...
 
 
 class IncidentSpanProcessor(SpanProcessor):
-    """Detects incident signals on LLM and feedback spans; candidates wait for export.
-
-    ``max_pending`` bounds the candidates waiting for their spans to be exported (the
-    oldest are dropped first and counted in ``dropped``).
-    """
+    """Detects incident signals on LLM and feedback spans and submits the candidates."""
 
     def __init__(
         self,
         detector: Detector | None = None,
-        max_pending: int = _DEFAULT_MAX_PENDING,
+        sink: CandidateSink | None = None,
         default_feature: str = "unknown",
+        on_llm_span: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> None:
         self.detector = detector or Detector(DetectionConfig())
-        self.max_pending = max_pending
+        self.sink = sink
+        self.on_llm_span = on_llm_span
+        """Called with the attributes of each LLM span of ours (score metrics)."""
         self.default_feature = default_feature
-        self.dropped = 0
+        self.errors = 0
+        """Spans detection failed on (logged the first time)."""
         self._lock = threading.Lock()
-        self._by_span: collections.OrderedDict[int, list[Candidate]] = collections.OrderedDict()
-        self._population: collections.deque[Candidate] = collections.deque()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         pass
@@ -62,13 +68,17 @@ class IncidentSpanProcessor(SpanProcessor):
             return
         try:
             if ours:
+                if self.on_llm_span is not None:
+                    self.on_llm_span(attributes)
                 candidates = self._observe_call(span, attributes)
             else:
                 candidates = self._observe_feedback(span, attributes)
             if candidates:
-                self._keep(span, candidates)
+                self._submit(span, candidates)
         except Exception:
-            _logger.exception("ai-incidents could not run detection on span %s", span.name)
+            self.errors += 1
+            if self.errors == 1:
+                _logger.exception("ai-incidents could not run detection on span %s", span.name)
 
     def _observe_call(self, span: ReadableSpan, attributes) -> list[Candidate]:
         latency = ((span.end_time or 0) - (span.start_time or 0)) / 1e9
@@ -88,45 +98,23 @@ class IncidentSpanProcessor(SpanProcessor):
                 rated=rated,
             )
 
-    def _keep(self, span: ReadableSpan, candidates: list[Candidate]) -> None:
-        # A span the sampler records but does not export never reaches the exporter: its
+    def _submit(self, span: ReadableSpan, candidates: list[Candidate]) -> None:
+        # A span the sampler records but does not export never reaches the exporters: its
         # own candidates then travel like population ones, as incident spans.
+        if self.sink is None:
+            return
         exported = span.context.trace_flags.sampled
-        with self._lock:
-            for candidate in candidates:
-                if candidate.population or not exported:
-                    self._population.append(candidate)
-                else:
-                    self._by_span.setdefault(span.context.span_id, []).append(candidate)
-            while len(self._by_span) + len(self._population) > self.max_pending:
-                if self._by_span:
-                    self.dropped += len(self._by_span.popitem(last=False)[1])
-                else:
-                    self._population.popleft()
-                    self.dropped += 1
-
-    def take_for_span(self, span_id: int) -> list[Candidate]:
-        """The candidates raised on this span, handed over once."""
-        with self._lock:
-            return self._by_span.pop(span_id, [])
-
-    def put_back(self, candidates: list[Candidate]) -> None:
-        """Candidates that could not be stored: they wait for the next export (their span
-        has left by then, so they travel as incident spans)."""
-        with self._lock:
-            self._population.extendleft(reversed(candidates))
-
-    def take_population(self) -> list[Candidate]:
-        """Population-level candidates waiting for export, handed over once."""
-        with self._lock:
-            taken = list(self._population)
-            self._population.clear()
-            return taken
+        for candidate in candidates:
+            candidate.span_exported = exported
+            self.sink.submit(candidate)
 
     def shutdown(self) -> None:
-        pass
+        if self.sink is not None:
+            self.sink.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        if self.sink is not None:
+            self.sink.force_flush()
         return True
 
 

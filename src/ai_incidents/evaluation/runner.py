@@ -13,6 +13,7 @@ Composite scores (documented weights):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from opentelemetry.trace import Span
 
 from ai_incidents import semconv
-from ai_incidents.capture.interaction import Interaction
+from ai_incidents.capture.interaction import Interaction, Message
 from ai_incidents.config import get_settings
 from ai_incidents.evaluation.base import EvaluationResult, Evaluator, event_attributes
 from ai_incidents.evaluation.injection import PromptInjectionEvaluator
@@ -45,6 +46,7 @@ from ai_incidents.evaluation.retrieval_checks import (
     StalenessEvaluator,
 )
 from ai_incidents.evaluation.slow import SlowEvaluationRunner
+from ai_incidents.evaluation.text import head_and_tail
 
 _logger = logging.getLogger(__name__)
 
@@ -87,18 +89,33 @@ class EvaluatorRegistry:
     """The evaluators in force: built-ins plus the user's, by unique name.
 
     Fast evaluators run inline before the span ends; slow ones in the ``SlowEvaluationRunner``.
-    A fast evaluator that overruns ``AI_INCIDENTS_EVALUATOR_BUDGET_MS`` three times in a row is
-    moved off the request path (demoted to slow) with a warning.
+    A fast evaluator whose own CPU time (thread time: waiting for the GIL or for I/O does
+    not count, nor does its first, warm-up call) overruns ``AI_INCIDENTS_EVALUATOR_BUDGET_MS``
+    three times in a row is moved off the request path for a while (``demote_for_s``,
+    doubling on each repeat up to an hour), then tried inline again. Each demotion is
+    counted and logged.
     """
 
     strikes_to_demote = 3
+    demote_for_s = 60.0
+    max_demotion_s = 3600.0
 
     def __init__(self, evaluators: Iterable[Evaluator] = ()) -> None:
         self._lock = threading.Lock()
         self._evaluators: dict[str, Evaluator] = {e.name: e for e in evaluators}
         self._strikes: dict[str, int] = {}
-        self.demoted: set[str] = set()
+        self._warm: set[str] = set()
+        self._demoted_until: dict[str, float] = {}
+        self._demotions_of: dict[str, int] = {}
+        self.demotions = 0
+        """How many times a fast evaluator was moved off the request path."""
         self.errors = 0
+
+    @property
+    def demoted(self) -> set[str]:
+        """Fast evaluators off the request path now."""
+        now = time.monotonic()
+        return {name for name, until in self._demoted_until.items() if until > now}
 
     def register(self, evaluator: Evaluator) -> None:
         """Add ``evaluator``, replacing any of the same name."""
@@ -106,11 +123,18 @@ class EvaluatorRegistry:
             raise TypeError(f"{evaluator!r} lacks name, aspect, cost or evaluate()")
         with self._lock:
             self._evaluators = {**self._evaluators, evaluator.name: evaluator}
-            self.demoted.discard(evaluator.name)
+            self._forget(evaluator.name)
 
     def unregister(self, name: str) -> None:
         with self._lock:
             self._evaluators = {k: v for k, v in self._evaluators.items() if k != name}
+            self._forget(name)
+
+    def _forget(self, name: str) -> None:
+        self._demoted_until.pop(name, None)
+        self._demotions_of.pop(name, None)
+        self._strikes.pop(name, None)
+        self._warm.discard(name)
 
     def fast(self) -> list[Evaluator]:
         disabled = get_settings().evaluators_disabled | self.demoted
@@ -118,10 +142,11 @@ class EvaluatorRegistry:
 
     def slow(self) -> list[Evaluator]:
         disabled = get_settings().evaluators_disabled
+        demoted = self.demoted
         return [
             e
             for e in self._evaluators.values()
-            if (e.cost == "slow" or e.name in self.demoted) and e.name not in disabled
+            if (e.cost == "slow" or e.name in demoted) and e.name not in disabled
         ]
 
     def __contains__(self, name: object) -> bool:
@@ -134,8 +159,12 @@ class EvaluatorRegistry:
         raises becomes an ``error`` result."""
         budget_s = get_settings().evaluator_budget_ms / 1000
         results = []
+        warm = self._warm
         for evaluator in self.fast() if fast is None else fast:
-            started = time.perf_counter()
+            first = evaluator.name not in warm
+            if first:
+                warm.add(evaluator.name)
+            started = time.thread_time()
             try:
                 result = evaluator.evaluate(interaction)
             except Exception as error:
@@ -144,8 +173,8 @@ class EvaluatorRegistry:
                 result = EvaluationResult(
                     evaluator.name, evaluator.aspect, 0.0, "error", None, type(error).__name__
                 )
-            elapsed_s = time.perf_counter() - started
-            if elapsed_s > budget_s or self._strikes:
+            elapsed_s = time.thread_time() - started
+            if not first and (elapsed_s > budget_s or self._strikes):
                 self._account(evaluator.name, elapsed_s, budget_s)
             if result is not None:
                 results.append(result)
@@ -155,14 +184,20 @@ class EvaluatorRegistry:
         if elapsed_s <= budget_s:
             self._strikes.pop(name, None)
             return
-        strikes = self._strikes.get(name, 0) + 1
-        self._strikes[name] = strikes
-        if strikes >= self.strikes_to_demote:
-            self.demoted.add(name)
-            _logger.warning(
-                "evaluator %s took %.0f ms, over its %.0f ms budget %d times: moved off the "
-                "request path", name, elapsed_s * 1000, budget_s * 1000, strikes,
-            )  # fmt: skip
+        with self._lock:
+            strikes = self._strikes[name] = self._strikes.get(name, 0) + 1
+            if strikes < self.strikes_to_demote:
+                return
+            del self._strikes[name]
+            repeats = self._demotions_of[name] = self._demotions_of.get(name, 0) + 1
+            period = min(self.demote_for_s * 2 ** (repeats - 1), self.max_demotion_s)
+            self._demoted_until[name] = time.monotonic() + period
+            self.demotions += 1
+        _logger.warning(
+            "evaluator %s used %.0f ms of CPU, over its %.0f ms budget %d times in a row: off"
+            " the request path for %.0f s", name, elapsed_s * 1000, budget_s * 1000, strikes,
+            period,
+        )  # fmt: skip
 
 
 evaluators = EvaluatorRegistry(builtin_evaluators())
@@ -211,20 +246,51 @@ def reset_slow_runner() -> None:
 
 def evaluate_interaction(interaction: Interaction, span: Span) -> None:
     """The capture listener: evaluate, then put scores, flags and events on the open span."""
-    if not get_settings().enabled:
+    settings = get_settings()
+    if not settings.enabled:
         return
     started = time.perf_counter()
     fast = evaluators.fast()
     if interaction.response_unread:
         fast = [e for e in fast if "output" not in e.reads]
-    results = evaluators.run(interaction, fast)
+    results = evaluators.run(bounded(interaction, settings.evaluator_max_chars), fast)
     span.set_attributes(span_attributes(interaction, results))
+    events = settings.evaluation_events
     for result in results:
-        span.add_event(semconv.GEN_AI_EVALUATION_RESULT, event_attributes(result))
+        if events == "all" or (events == "flagged" and (result.flag or result.label == "error")):
+            span.add_event(semconv.GEN_AI_EVALUATION_RESULT, event_attributes(result))
     runner = slow_runner()
     if runner is not None and not interaction.response_unread:
         runner.submit(interaction, skip={evaluator.name for evaluator in fast})
     _logger.debug("evaluated in %.0f µs", (time.perf_counter() - started) * 1e6)
+
+
+def bounded(interaction: Interaction, max_chars: int) -> Interaction:
+    """``interaction`` as the evaluators read it: of a message or document longer than
+    ``max_chars``, its first and last halves (a copy; the original is not changed)."""
+    texts = [m.content for m in (*interaction.input_messages, *interaction.output_messages)]
+    texts += interaction.system_instructions
+    documents = interaction.retrieval.documents if interaction.retrieval is not None else ()
+    texts += [d.text for d in documents]
+    if all(len(text) <= max_chars for text in texts):
+        return interaction
+
+    def cut(messages: list[Message]) -> list[Message]:
+        return [dataclasses.replace(m, content=head_and_tail(m.content, max_chars))
+                for m in messages]  # fmt: skip
+
+    retrieval = interaction.retrieval
+    if retrieval is not None:
+        retrieval = dataclasses.replace(retrieval, documents=[
+            dataclasses.replace(d, text=head_and_tail(d.text, max_chars)) for d in documents
+        ])  # fmt: skip
+    return dataclasses.replace(
+        interaction,
+        input_messages=cut(interaction.input_messages),
+        output_messages=cut(interaction.output_messages),
+        system_instructions=[head_and_tail(t, max_chars) for t in interaction.system_instructions],
+        retrieval=retrieval,
+    )
 
 
 def span_attributes(interaction: Interaction, results: list[EvaluationResult]) -> dict[str, object]:

@@ -1,5 +1,6 @@
-"""How an incident looks in telemetry: the ``ai.incident`` event attributes (all strings),
-the ``ai.incident {failure_mode}`` span for population-level incidents, and the log event."""
+"""How an incident looks in telemetry: the ``ai.incident`` event attributes (all strings,
+sanitised: names come from the app or a provider), the ``ai.incident {failure_mode}`` span
+for population-level incidents, and the log event."""
 
 from __future__ import annotations
 
@@ -13,16 +14,21 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from ai_incidents import semconv
+from ai_incidents.export.metrics import IncidentMetrics
 from ai_incidents.incidents.model import Incident
 from ai_incidents.version import __version__
 
 _SCOPE = InstrumentationScope(semconv.INSTRUMENTATION_SCOPE, __version__)
 
 
+_MAX_NAME_CHARS = 256
+_MAX_SUMMARY_CHARS = 512
+
+
 def incident_attributes(incident: Incident) -> dict[str, str]:
     """The contract attributes, every value a string (the collector's count connector reads
     strings only)."""
-    return {
+    attributes = {
         semconv.AI_INCIDENT_ID: incident.id,
         semconv.AI_INCIDENT_SEVERITY: incident.severity,
         semconv.AI_INCIDENT_FAILURE_MODE: incident.failure_mode,
@@ -31,7 +37,26 @@ def incident_attributes(incident: Incident) -> dict[str, str]:
         semconv.AI_INCIDENT_ACTION: incident.action,
         semconv.AI_INCIDENT_STATUS: incident.status,
         semconv.GEN_AI_REQUEST_MODEL: incident.model,
+        semconv.AI_INCIDENT_COUNT: str(incident.count),
+        semconv.AI_INCIDENT_USERS: str(incident.users),
     }
+    evidence = incident.evidence
+    if "model_before" in evidence:
+        attributes[semconv.AI_INCIDENT_MODEL_BEFORE] = str(evidence["model_before"])
+        attributes[semconv.AI_INCIDENT_MODEL_AFTER] = str(evidence.get("model_after"))
+    cleaned = {name: sanitized(value, _MAX_NAME_CHARS) for name, value in attributes.items()}
+    if incident.summary:
+        cleaned[semconv.AI_INCIDENT_SUMMARY] = sanitized(incident.summary, _MAX_SUMMARY_CHARS)
+    return cleaned
+
+
+def sanitized(value: str, limit: int) -> str:
+    """``value`` as plain, exportable text: no control characters or lone surrogates (which
+    UTF-8 cannot carry), at most ``limit`` characters."""
+    text = value.encode("utf-8", "replace").decode("utf-8")
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def with_incident_events(span: ReadableSpan, incidents: list[Incident]) -> ReadableSpan:
@@ -80,6 +105,24 @@ def incident_span(incident: Incident, resource: Resource) -> ReadableSpan:
         end_time=now,
         instrumentation_scope=_SCOPE,
     )
+
+
+class IncidentEvents:
+    """The incident manager's sink for telemetry: each stored change of an incident as an
+    ``ai.incident`` log event, each detection it grouped counted in ``ai.incidents``."""
+
+    def __init__(
+        self, logger_provider: _logs.LoggerProvider | None, metrics: IncidentMetrics | None
+    ) -> None:
+        self._logger = _logs.get_logger(
+            semconv.INSTRUMENTATION_SCOPE, __version__, logger_provider=logger_provider
+        )
+        self._metrics = metrics
+
+    def __call__(self, incident: Incident, occurrences: int) -> None:
+        emit_incident_log(self._logger, incident)
+        if self._metrics is not None:
+            self._metrics.record_incident(incident, occurrences)
 
 
 def emit_incident_log(logger: _logs.Logger, incident: Incident) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from opentelemetry import metrics
@@ -23,9 +23,33 @@ _DRIFT_GAUGES = {
 
 
 class IncidentMetrics:
-    def __init__(self, detector: Detector, meter_provider: metrics.MeterProvider | None = None):
+    """``gaps`` reports, by reason, the running totals of what ai-incidents could not use
+    (evicted detection keys, dropped candidates, failed detections, store fallbacks,
+    evaluator demotions); ``demoted`` the evaluators off the request path now."""
+
+    def __init__(
+        self,
+        detector: Detector,
+        meter_provider: metrics.MeterProvider | None = None,
+        gaps: Callable[[], Mapping[str, int]] | None = None,
+        demoted: Callable[[], Iterable[str]] | None = None,
+    ):
         meter = metrics.get_meter(semconv.INSTRUMENTATION_SCOPE, __version__, meter_provider)
         self._detector = detector
+        self._gaps = gaps or dict
+        self._demoted = demoted or tuple
+        meter.create_observable_counter(
+            semconv.AI_INCIDENTS_GAPS_METRIC,
+            callbacks=[self._observe_gaps],
+            unit="{event}",
+            description="What ai-incidents could not use, by reason: where it is blind.",
+        )
+        meter.create_observable_gauge(
+            semconv.AI_EVALUATOR_DEMOTED_METRIC,
+            callbacks=[self._observe_demoted],
+            unit="{evaluator}",
+            description="Fast evaluators moved off the request path for now (1 each).",
+        )
         self.incidents = meter.create_counter(
             semconv.AI_INCIDENTS_METRIC,
             unit="{incident}",
@@ -45,9 +69,17 @@ class IncidentMetrics:
                 description=description,
             )
 
-    def record_incident(self, incident: Incident) -> None:
+    def _observe_gaps(self, options: CallbackOptions) -> Iterable[Observation]:
+        for reason, total in self._gaps().items():
+            yield Observation(total, {semconv.AI_INCIDENTS_GAP_REASON: reason})
+
+    def _observe_demoted(self, options: CallbackOptions) -> Iterable[Observation]:
+        for name in self._demoted():
+            yield Observation(1, {semconv.AI_EVALUATOR_NAME: name})
+
+    def record_incident(self, incident: Incident, occurrences: int = 1) -> None:
         self.incidents.add(
-            1,
+            occurrences,
             {
                 semconv.AI_INCIDENT_SEVERITY: incident.severity,
                 semconv.AI_INCIDENT_FAILURE_MODE: incident.failure_mode,

@@ -12,6 +12,13 @@ Severity = Literal["critical", "high", "medium", "low"]
 Status = Literal["open", "contained", "resolved"]
 
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
+
+
+def capped(severity: Severity, ceiling: Severity) -> Severity:
+    """``severity``, not above ``ceiling``."""
+    return severity if SEVERITIES.index(severity) >= SEVERITIES.index(ceiling) else ceiling
+
+
 ACTION_BY_SEVERITY = {
     "critical": "feature_disabled",
     "high": "rolled_back",
@@ -49,6 +56,13 @@ class Candidate:
     examples: tuple[SpanRef, ...] = ()
     population: bool = False
     detected_at: float = 0.0
+    user: str | None = None
+    """A fingerprint of the end user or session of the request (never the raw id)."""
+    ceiling: Severity = "critical"
+    """The highest severity its incident may escalate to (an attempt that leaked nothing
+    stays at most ``medium``)."""
+    span_exported: bool = True
+    """Its example span reaches the span exporters (sampled): events can travel on it."""
 
     @property
     def group_key(self) -> str:
@@ -75,5 +89,9 @@ class Incident:
     examples: tuple[SpanRef, ...]
     version: int = 1
     """Grows with every change; deliveries are tracked per version."""
+    users: int = 0
+    """Distinct end users or sessions affected (counted by fingerprint, up to 1,000)."""
+    summary: str = ""
+    """One line for the person on call, with the numbers that matter and no content."""
     history: list[tuple[float, str, str]] = dataclasses.field(default_factory=list)
     """(time, status, note) entries, oldest first."""

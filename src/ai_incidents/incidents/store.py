@@ -12,23 +12,23 @@ only clears the version it carried, so a change made meanwhile is delivered too.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from ai_incidents.config import Settings
-from ai_incidents.incidents.model import (
-    ACTION_BY_SEVERITY,
-    SEVERITIES,
-    Candidate,
-    Incident,
-    SpanRef,
-)
+from ai_incidents.incidents.model import ACTION_BY_SEVERITY, Candidate, Incident, SpanRef, capped
+from ai_incidents.incidents.severity import assess
+from ai_incidents.incidents.summary import summarize
+
+_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -62,8 +62,23 @@ CREATE TABLE IF NOT EXISTS status_history (
     note TEXT NOT NULL
 );
 """
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
+_ADDED_COLUMNS = {
+    "version": "INTEGER NOT NULL DEFAULT 1",
+    "users": "TEXT NOT NULL DEFAULT '[]'",
+    "summary": "TEXT NOT NULL DEFAULT ''",
+}
 _MAX_EXAMPLES = 10
+_MAX_USERS = 1000
+_DEFAULT_BUSY_TIMEOUT_S = 2.0
+_RETRY_FILE_AFTER_S = 30.0
+_STORE_ERRORS = (sqlite3.Error, OSError)
+
+_logger = logging.getLogger(__name__)
+
+
+class StoreUnavailable(Exception):
+    """The store file cannot be read (missing, not a database, locked)."""
 
 
 def _use_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
@@ -80,46 +95,133 @@ def _use_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
 
 
 class IncidentStore:
-    """Incidents in the SQLite file at ``path`` (created with its folder if needed)."""
+    """Incidents in the SQLite file at ``path``.
+
+    The file is opened on first use (with its folder, unless ``create`` is false). When it
+    cannot be used (read-only, a directory, corrupt, locked past ``busy_timeout_s``), a store
+    that may ``fall_back`` keeps working in memory, logs the problem once, tries the file
+    again every 30 s and moves what it kept in memory into it when it can; one that may not
+    raises ``StoreUnavailable``. One connection per process, reopened after a fork.
+    """
 
     def __init__(
-        self, path: str | os.PathLike[str], cooldown_s: float = Settings.incident_cooldown_s
+        self,
+        path: str | os.PathLike[str],
+        cooldown_s: float = Settings.incident_cooldown_s,
+        *,
+        create: bool = True,
+        fall_back: bool = True,
+        busy_timeout_s: float = _DEFAULT_BUSY_TIMEOUT_S,
     ):
         self.path = Path(path)
         self.cooldown_s = cooldown_s
+        self.create = create
+        self.fall_back = fall_back
+        self.busy_timeout_s = busy_timeout_s
         self.destinations: set[str] = set()
-        """Where incidents are delivered (names of the wrapped exporters)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._create_or_upgrade()
+        """Where new incidents are to be delivered (keys of this process's outboxes)."""
+        self.problem: str | None = None
+        """Why the file is not in use right now (None while it is)."""
+        self.fallbacks = 0
+        """How many times the store fell back to memory."""
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+        self._in_memory = False
+        self._retry_at = 0.0
 
-    def _create_or_upgrade(self) -> None:
-        """Create the tables, or bring a store written by an earlier version up to date
-        (``PRAGMA user_version`` says which)."""
-        with self._transaction() as db:
-            if db.execute("PRAGMA user_version").fetchone()[0] >= _SCHEMA_VERSION:
-                return
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            columns = {row["name"] for row in db.execute("PRAGMA table_info(incidents)")}
-            if "version" not in columns:
-                db.execute("ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
-            db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+    @property
+    def in_memory(self) -> bool:
+        return self._in_memory
+
+    def _run(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``operation`` on the connection; on a store error, fall back and run it again."""
+        with self._lock:
+            db = self._connection()
+            try:
+                return operation(db)
+            except _STORE_ERRORS as error:
+                if self._in_memory or not self.fall_back:
+                    raise
+                self._use_memory(error)
+                return operation(self._connection())
 
     def _connection(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA busy_timeout=30000")
-            _use_wal(db)
+        if self._db is not None and self._pid == os.getpid():
+            if self._in_memory and self.fall_back and time.monotonic() >= self._retry_at:
+                self._try_file_again()
+            return self._db
+        self._pid = os.getpid()
+        self._db = None
+        try:
+            self._db = self._open_file()
+            self._in_memory = False
+        except _STORE_ERRORS as error:
+            if not self.fall_back:
+                raise StoreUnavailable(f"{self.path}: {error}") from error
+            self._use_memory(error)
+        assert self._db is not None
+        return self._db
+
+    def _open_file(self) -> sqlite3.Connection:
+        if self.create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_file():
+            raise FileNotFoundError(f"no incident store at {self.path}")
+        db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None,
+                             check_same_thread=False)  # fmt: skip
+        try:
+            db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             db.row_factory = sqlite3.Row
-            self._local.db = db
+            if self.create:
+                _use_wal(db)
+                _create_or_upgrade(db)
+            else:
+                db.execute("SELECT count(*) FROM incidents").fetchone()
+        except BaseException:
+            db.close()
+            raise
         return db
 
+    def _use_memory(self, error: BaseException) -> None:
+        if self._db is not None and not self._in_memory:
+            self._db.close()
+        if not self._in_memory or self._db is None:
+            db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            _create_or_upgrade(db)
+            self._db = db
+        self._in_memory = True
+        self.fallbacks += 1
+        self._retry_at = time.monotonic() + _RETRY_FILE_AFTER_S
+        if self.problem is None:
+            _logger.warning(
+                "ai-incidents: the incident store %s cannot be used (%s); incidents are kept"
+                " in memory and the file is tried again every %.0f s",
+                self.path, error, _RETRY_FILE_AFTER_S,
+            )  # fmt: skip
+        self.problem = f"{type(error).__name__}: {error}"
+
+    def _try_file_again(self) -> None:
+        self._retry_at = time.monotonic() + _RETRY_FILE_AFTER_S
+        try:
+            db = self._open_file()
+        except _STORE_ERRORS:
+            return
+        memory = self._db
+        assert memory is not None
+        try:
+            moved = _copy_into(memory, db)
+        except _STORE_ERRORS:
+            db.close()
+            return
+        memory.close()
+        self._db, self._in_memory, self.problem = db, False, None
+        _logger.warning("ai-incidents: the incident store %s is usable again (%d incidents moved"
+                        " from memory)", self.path, moved)  # fmt: skip
+
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._connection()
+    def _transaction(self, db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -130,28 +232,40 @@ class IncidentStore:
 
     def record(self, candidate: Candidate) -> Incident:
         """Group ``candidate`` into an incident, write it, and return the incident."""
+        return self.record_many([candidate])[0]
+
+    def record_many(self, candidates: Sequence[Candidate]) -> list[Incident]:
+        """Group each candidate into an incident, all in one transaction; the incidents in
+        the candidates' order (one per candidate, repeats of a group share an id)."""
+
+        def write(db: sqlite3.Connection) -> list[Incident]:
+            with self._transaction(db):
+                return [self._record(db, candidate) for candidate in candidates]
+
+        return self._run(write) if candidates else []
+
+    def _record(self, db: sqlite3.Connection, candidate: Candidate) -> Incident:
         now = candidate.detected_at or time.time()
-        with self._transaction() as db:
-            row = db.execute(
-                "SELECT * FROM incidents WHERE group_key = ? ORDER BY last_seen DESC LIMIT 1",
-                (candidate.group_key,),
-            ).fetchone()
-            if row is not None and row["status"] == "resolved":
-                return self._update(db, _incident(row), candidate, now, reopen=True)
-            if row is not None and now - row["last_seen"] <= self.cooldown_s:
-                return self._update(db, _incident(row), candidate, now)
-            return self._insert(db, candidate, now)
+        row = db.execute(
+            "SELECT * FROM incidents WHERE group_key = ? ORDER BY last_seen DESC LIMIT 1",
+            (candidate.group_key,),
+        ).fetchone()
+        if row is not None and row["status"] == "resolved":
+            return self._update(db, _incident(row), candidate, now, reopen=True)
+        if row is not None and now - row["last_seen"] <= self.cooldown_s:
+            return self._update(db, _incident(row), candidate, now)
+        return self._insert(db, candidate, now)
 
     def _insert(self, db: sqlite3.Connection, candidate: Candidate, now: float) -> Incident:
         incident = Incident(
             id=f"inc-{uuid.uuid4().hex[:12]}",
             group_key=candidate.group_key,
             failure_mode=candidate.failure_mode,
-            severity=candidate.severity,
+            severity=capped(candidate.severity, candidate.ceiling),
             signals=candidate.signals,
             feature=candidate.feature,
             model=candidate.model,
-            action=ACTION_BY_SEVERITY[candidate.severity],
+            action="",
             status="open",
             first_seen=now,
             last_seen=now,
@@ -159,21 +273,26 @@ class IncidentStore:
             evidence=candidate.evidence,
             examples=candidate.examples[:_MAX_EXAMPLES],
             version=1,
+            users=1 if candidate.user else 0,
         )
+        incident.action = ACTION_BY_SEVERITY[incident.severity]
+        incident.summary = summarize(incident)
+        users = [candidate.user] if candidate.user else []
         db.execute(
             "INSERT INTO incidents (id, group_key, failure_mode, severity, signals, feature,"
-            " model, action, status, first_seen, last_seen, count, evidence, examples, version)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
+            " model, action, status, first_seen, last_seen, count, evidence, examples, version,"
+            " users, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?)",
             (
                 incident.id, incident.group_key, incident.failure_mode, incident.severity,
                 ",".join(incident.signals), incident.feature, incident.model, incident.action,
                 incident.status, now, now, 1, _json(incident.evidence),
-                _examples_json(incident.examples),
+                _examples_json(incident.examples), json.dumps(users), incident.summary,
             ),
         )  # fmt: skip
-        self._history(db, incident.id, now, "open", "detected")
+        note = f"detected: {incident.severity}"
+        self._history(db, incident.id, now, "open", note)
         self._to_deliver(db, incident.id, 1)
-        incident.history = [(now, "open", "detected")]
+        incident.history = [(now, "open", note)]
         return incident
 
     def _update(
@@ -184,27 +303,46 @@ class IncidentStore:
         now: float,
         reopen: bool = False,
     ) -> Incident:
-        if SEVERITIES.index(candidate.severity) < SEVERITIES.index(incident.severity):
-            incident.severity = candidate.severity
-            incident.action = ACTION_BY_SEVERITY[candidate.severity]
+        users = json.loads(db.execute("SELECT users FROM incidents WHERE id=?",
+                                      (incident.id,)).fetchone()[0])  # fmt: skip
+        if candidate.user and candidate.user not in users and len(users) < _MAX_USERS:
+            users.append(candidate.user)
+        incident.users = len(users)
+        incident.count += 1
+        incident.last_seen = max(incident.last_seen, now)
+        severity, why = assess(
+            incident.severity,
+            candidate.severity,
+            candidate.ceiling,
+            candidate.population,
+            incident.count,
+            incident.users,
+            incident.last_seen - incident.first_seen,
+        )
+        if reopen:
+            incident.status = "open"
+            self._history(db, incident.id, now, "open", "recurred after resolution")
+        if severity != incident.severity:
+            note = f"escalated {incident.severity} -> {severity}: {why}"
+            self._history(db, incident.id, now, incident.status, note)
+            incident.severity = severity
+            incident.action = ACTION_BY_SEVERITY[severity]
         incident.signals = tuple(dict.fromkeys((*incident.signals, *candidate.signals)))
         incident.examples = tuple(dict.fromkeys((*candidate.examples, *incident.examples)))[
             :_MAX_EXAMPLES
         ]
+        incident.model = candidate.model
         incident.evidence = candidate.evidence
-        incident.count += 1
-        incident.last_seen = max(incident.last_seen, now)
         incident.version += 1
-        if reopen:
-            incident.status = "open"
-            self._history(db, incident.id, now, "open", "recurred after resolution")
+        incident.summary = summarize(incident)
         db.execute(
             "UPDATE incidents SET severity=?, action=?, signals=?, status=?, last_seen=?, count=?,"
-            " evidence=?, examples=?, version=? WHERE id=?",
+            " evidence=?, examples=?, version=?, model=?, users=?, summary=? WHERE id=?",
             (
                 incident.severity, incident.action, ",".join(incident.signals), incident.status,
                 incident.last_seen, incident.count, _json(incident.evidence),
-                _examples_json(incident.examples), incident.version, incident.id,
+                _examples_json(incident.examples), incident.version, incident.model,
+                json.dumps(users), incident.summary, incident.id,
             ),
         )  # fmt: skip
         self._to_deliver(db, incident.id, incident.version)
@@ -222,49 +360,68 @@ class IncidentStore:
         """Move an incident to ``open``, ``contained`` or ``resolved``."""
         if status not in ("open", "contained", "resolved"):
             raise ValueError(f"unknown status {status!r}")
-        now = time.time()
-        with self._transaction() as db:
-            row = db.execute("SELECT version FROM incidents WHERE id=?", (incident_id,)).fetchone()
-            if row is None:
-                raise KeyError(incident_id)
-            version = row["version"] + 1
-            db.execute(
-                "UPDATE incidents SET status=?, version=? WHERE id=?",
-                (status, version, incident_id),
-            )
-            self._history(db, incident_id, now, status, note)
-            self._to_deliver(db, incident_id, version)
+
+        def write(db: sqlite3.Connection) -> None:
+            with self._transaction(db):
+                row = db.execute("SELECT version FROM incidents WHERE id=?",
+                                 (incident_id,)).fetchone()  # fmt: skip
+                if row is None:
+                    raise KeyError(incident_id)
+                version = row["version"] + 1
+                db.execute(
+                    "UPDATE incidents SET status=?, version=? WHERE id=?",
+                    (status, version, incident_id),
+                )
+                self._history(db, incident_id, time.time(), status, note)
+                self._to_deliver(db, incident_id, version)
+
+        self._run(write)
         return self.get(incident_id)
 
-    def mark_delivered(self, destination: str, incidents: list[Incident]) -> None:
+    def mark_delivered(self, destination: str, incidents: Sequence[Incident]) -> None:
         """``destination`` received these incidents (at the versions they carry)."""
-        with self._transaction() as db:
-            db.executemany(
-                "DELETE FROM deliveries WHERE incident_id=? AND destination=? AND version<=?",
-                [(i.id, destination, i.version) for i in incidents],
-            )
 
-    def pending_delivery(self, destination: str, limit: int = 100) -> list[Incident]:
-        """Incidents whose latest state has not reached ``destination`` yet."""
-        rows = self._connection().execute(
+        def write(db: sqlite3.Connection) -> None:
+            with self._transaction(db):
+                db.executemany(
+                    "DELETE FROM deliveries WHERE incident_id=? AND destination=? AND version<=?",
+                    [(i.id, destination, i.version) for i in incidents],
+                )
+
+        if incidents:
+            self._run(write)
+
+    def pending_delivery(self, destination: str, limit: int = 10_000) -> list[Incident]:
+        """Incidents whose latest state has not reached ``destination`` yet, oldest first."""
+        rows = self._run(lambda db: db.execute(
             "SELECT incidents.* FROM incidents JOIN deliveries ON deliveries.incident_id = id"
             " WHERE destination=? ORDER BY last_seen LIMIT ?",
             (destination, limit),
-        )
+        ).fetchall())  # fmt: skip
         return [_incident(row) for row in rows]
 
     def get(self, incident_id: str) -> Incident:
-        db = self._connection()
-        row = db.execute("SELECT * FROM incidents WHERE id=?", (incident_id,)).fetchone()
-        if row is None:
-            raise KeyError(incident_id)
+        """The incident with this id, or the only one whose id starts with it."""
+
+        def read(db: sqlite3.Connection) -> tuple[sqlite3.Row, list[sqlite3.Row]]:
+            rows = db.execute("SELECT * FROM incidents WHERE id=?", (incident_id,)).fetchall()
+            if not rows:
+                prefix = incident_id.replace("\\", "").replace("%", "").replace("_", "\\_")
+                rows = db.execute(
+                    "SELECT * FROM incidents WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
+                    (prefix + "%",),
+                ).fetchall()
+            if len(rows) != 1:
+                raise KeyError(incident_id)
+            history = db.execute(
+                "SELECT * FROM status_history WHERE incident_id=? ORDER BY rowid",
+                (rows[0]["id"],),
+            ).fetchall()
+            return rows[0], history
+
+        row, history = self._run(read)
         incident = _incident(row)
-        incident.history = [
-            (h["at"], h["status"], h["note"])
-            for h in db.execute(
-                "SELECT * FROM status_history WHERE incident_id=? ORDER BY rowid", (incident_id,)
-            )
-        ]
+        incident.history = [(h["at"], h["status"], h["note"]) for h in history]
         return incident
 
     def list(self, status: str | None = None, limit: int = 100) -> list[Incident]:
@@ -274,12 +431,61 @@ class IncidentStore:
             query += " WHERE status=?"
             params = (status,)
         query += " ORDER BY last_seen DESC LIMIT ?"
-        rows = self._connection().execute(query, (*params, limit))
+        rows = self._run(lambda db: db.execute(query, (*params, limit)).fetchall())
         return [_incident(row) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None and self._pid == os.getpid():
+                self._db.close()
+            self._db = None
 
     @staticmethod
     def _history(db: sqlite3.Connection, incident_id: str, at: float, status: str, note: str):
         db.execute("INSERT INTO status_history VALUES (?,?,?,?)", (incident_id, at, status, note))
+
+
+def _create_or_upgrade(db: sqlite3.Connection) -> None:
+    """Create the tables, or bring a store written by an earlier version up to date
+    (``PRAGMA user_version`` says which)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(incidents)")}
+            for name, definition in _ADDED_COLUMNS.items():
+                if name not in columns:
+                    db.execute(f"ALTER TABLE incidents ADD COLUMN {name} {definition}")
+            db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _copy_into(memory: sqlite3.Connection, db: sqlite3.Connection) -> int:
+    """Copy every row kept in memory into the file; the number of incidents copied."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        incidents = memory.execute("SELECT * FROM incidents").fetchall()
+        for table, rows in (
+            ("incidents", incidents),
+            ("deliveries", memory.execute("SELECT * FROM deliveries").fetchall()),
+            ("status_history", memory.execute("SELECT * FROM status_history").fetchall()),
+        ):
+            if rows:
+                names = ", ".join(rows[0].keys())
+                marks = ", ".join("?" * len(rows[0].keys()))
+                verb = "INSERT OR IGNORE" if table != "status_history" else "INSERT"
+                db.executemany(f"{verb} INTO {table} ({names}) VALUES ({marks})",
+                               [tuple(row) for row in rows])  # fmt: skip
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return len(incidents)
 
 
 def _json(value: object) -> str:
@@ -307,4 +513,6 @@ def _incident(row: sqlite3.Row) -> Incident:
         evidence=json.loads(row["evidence"]),
         examples=tuple(SpanRef(t, s) for t, s in json.loads(row["examples"])),
         version=row["version"],
+        users=len(json.loads(row["users"])),
+        summary=row["summary"],
     )
