@@ -11,10 +11,11 @@ from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ai_incidents.config import get_settings
 from ai_incidents.incidents.model import Incident
-from ai_incidents.incidents.store import IncidentStore
+from ai_incidents.incidents.store import IncidentStore, StoreUnavailable
 from ai_incidents.version import __version__
 
 
@@ -42,8 +43,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "version":
         print(f"ai-incidents {__version__}")
         return 0
-    store = IncidentStore(args.store or get_settings().store)
-    console = Console()
+    store = IncidentStore(args.store or get_settings().store, create=False, fall_back=False)
+    console = Console(highlight=False)
+    try:
+        return _incidents(args, store, console)
+    except StoreUnavailable as error:
+        print(f"ai-incidents: cannot read the incident store: {error}", file=sys.stderr)
+        return 2
+
+
+def _incidents(args: argparse.Namespace, store: IncidentStore, console: Console) -> int:
     if args.action == "list":
         found = store.list(status=args.status, limit=args.limit)
         if args.json:
@@ -54,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         incident = store.get(args.id)
     except KeyError:
-        print(f"ai-incidents: no incident {args.id!r} in {store.path}", file=sys.stderr)
+        print(f"ai-incidents: no incident (or more than one) starting {args.id!r} in"
+              f" {store.path}", file=sys.stderr)  # fmt: skip
         return 1
     if args.json:
         print(json.dumps(as_json(incident), indent=2))
@@ -81,31 +91,58 @@ def _time(timestamp: float) -> str:
     return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).isoformat()
 
 
+def plain(value: object) -> Text:
+    """A name from the app or a provider as terminal text: never markup, no control
+    characters (escape sequences), whatever it holds."""
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    return Text(text)
+
+
 def _table(incidents: list[Incident]) -> Table:
     table = Table(title="AI incidents")
-    for column in ("id", "severity", "failure mode", "feature", "model", "signals", "count",
-                   "status", "last seen"):  # fmt: skip
+    table.add_column("id", no_wrap=True, overflow="fold")
+    for column in ("severity", "failure mode", "feature", "model", "count", "status",
+                   "last seen", "summary"):  # fmt: skip
         table.add_column(column)
     for i in incidents:
         table.add_row(
-            i.id, i.severity, i.failure_mode, i.feature, i.model, ",".join(i.signals),
-            str(i.count), i.status, _time(i.last_seen)[:19],
+            plain(i.id), plain(i.severity), plain(i.failure_mode), plain(i.feature),
+            plain(i.model), str(i.count), plain(i.status), _time(i.last_seen)[:19],
+            plain(i.summary),
         )  # fmt: skip
     return table
 
 
 def _print_incident(console: Console, incident: Incident) -> None:
-    console.print(f"[bold]{incident.id}[/bold]  {incident.severity} {incident.failure_mode}")
-    console.print(f"feature {incident.feature}, model {incident.model}, status {incident.status}")
-    console.print(f"signals: {', '.join(incident.signals)}; action: {incident.action}")
-    console.print(f"seen {incident.count} times, {_time(incident.first_seen)} to "
-                  f"{_time(incident.last_seen)}")  # fmt: skip
-    console.print("evidence:", json.dumps(incident.evidence, indent=2))
+    times = "once" if incident.count == 1 else f"{incident.count} times"
+    lines = [
+        Text.assemble(
+            (incident.id, "bold"), "  ", plain(incident.severity), " ", plain(incident.failure_mode)
+        ),
+        Text.assemble("summary: ", plain(incident.summary)),
+        Text.assemble(
+            "feature ",
+            plain(incident.feature),
+            ", model ",
+            plain(incident.model),
+            ", status ",
+            plain(incident.status),
+        ),
+        Text.assemble(
+            "signals: ", plain(", ".join(incident.signals)), "; action: ", plain(incident.action)
+        ),
+        Text(f"seen {times}, {_time(incident.first_seen)} to {_time(incident.last_seen)}"),
+        Text.assemble("evidence: ", plain(json.dumps(incident.evidence, indent=2))),
+    ]
     for example in incident.examples:
         trace_id, span_id = example.hex()
-        console.print(f"example span: trace {trace_id} span {span_id}")
+        lines.append(Text(f"example span: trace {trace_id} span {span_id}"))
     for at, status, note in incident.history:
-        console.print(f"{_time(at)}  {status}  {note}")
+        lines.append(Text.assemble(f"{_time(at)}  ", plain(status), "  ", plain(note)))
+    for line in lines:
+        console.print(line)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ _DEFAULT_SCHEDULE_DELAY_S = 0.2
 _SPAN_WAIT_S = 30.0
 """How long an incident waits for its span to be exported before it travels on its own."""
 _MAX_WAITING_SPANS = 10_000
+_RETRY_WAKE_S = 30.0
+"""The worker wakes at least this often, to retry a store that fell back to memory."""
 
 IncidentSink = Callable[[Incident, int], None]
 """Called with each stored change of an incident and how many detections it grouped."""
@@ -131,9 +133,10 @@ class IncidentManager:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait()
+            self._wake.wait(_RETRY_WAKE_S)
             self._stop.wait(self.schedule_delay_s)
             self._wake.clear()
+            self.store.retry_file()
             self.process_pending()
 
     def process_pending(self) -> None:

@@ -81,17 +81,21 @@ class StoreUnavailable(Exception):
     """The store file cannot be read (missing, not a database, locked)."""
 
 
-def _use_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
+def _use_wal(db: sqlite3.Connection, timeout_s: float) -> None:
     """Switch to write-ahead logging. Processes opening a new file at the same moment can
-    find it locked (SQLite does not wait for this pragma), so it is retried."""
-    for attempt in range(attempts):
+    find it locked (SQLite does not always wait for this pragma), so it is retried until
+    ``timeout_s`` has passed."""
+    deadline = time.monotonic() + timeout_s
+    attempt = 0
+    while True:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or attempt == attempts - 1:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
                 raise
-            time.sleep(0.01 * (attempt + 1))
+            attempt += 1
+            time.sleep(min(0.01 * attempt, 0.1))
 
 
 class IncidentStore:
@@ -99,9 +103,10 @@ class IncidentStore:
 
     The file is opened on first use (with its folder, unless ``create`` is false). When it
     cannot be used (read-only, a directory, corrupt, locked past ``busy_timeout_s``), a store
-    that may ``fall_back`` keeps working in memory, logs the problem once, tries the file
-    again every 30 s and moves what it kept in memory into it when it can; one that may not
-    raises ``StoreUnavailable``. One connection per process, reopened after a fork.
+    that may ``fall_back`` keeps working in memory and logs the problem once; ``retry_file``
+    tries the file again (at most every 30 s) and moves what was kept in memory into it. One
+    that may not fall back raises ``StoreUnavailable``. One connection per process, reopened
+    after a fork.
     """
 
     def __init__(
@@ -148,8 +153,6 @@ class IncidentStore:
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is not None and self._pid == os.getpid():
-            if self._in_memory and self.fall_back and time.monotonic() >= self._retry_at:
-                self._try_file_again()
             return self._db
         self._pid = os.getpid()
         self._db = None
@@ -174,7 +177,7 @@ class IncidentStore:
             db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             db.row_factory = sqlite3.Row
             if self.create:
-                _use_wal(db)
+                _use_wal(db, self.busy_timeout_s)
                 _create_or_upgrade(db)
             else:
                 db.execute("SELECT count(*) FROM incidents").fetchone()
@@ -201,6 +204,13 @@ class IncidentStore:
                 self.path, error, _RETRY_FILE_AFTER_S,
             )  # fmt: skip
         self.problem = f"{type(error).__name__}: {error}"
+
+    def retry_file(self) -> None:
+        """If the store fell back to memory and a retry is due, try the file again (the
+        incident manager's worker calls this, so no app thread ever waits on a lock)."""
+        with self._lock:
+            if self._in_memory and self._db is not None and time.monotonic() >= self._retry_at:
+                self._try_file_again()
 
     def _try_file_again(self) -> None:
         self._retry_at = time.monotonic() + _RETRY_FILE_AFTER_S
