@@ -185,8 +185,10 @@ class ProcessorMachine(RuleBasedStateMachine):
         span.end(end_time=10**18 + latency_ns)
         self.processor.on_end(span)
         categories = clean.get("ai.safety.categories")
-        if not feedback and isinstance(categories, tuple) and any(
-            isinstance(c, str) and c for c in categories
+        if (
+            not feedback
+            and isinstance(categories, tuple)
+            and any(isinstance(c, str) and c for c in categories)
         ):
             assert self.sink.candidates, "a safety category must raise a candidate"
 

@@ -122,7 +122,7 @@ def test_a_failing_statistic_never_hides_a_request_incident():
     (candidate,) = detector.observe(observation)
 
     assert candidate.failure_mode == "prompt_injection"
-    assert detector.errors == 1
+    assert detector.errors >= 1
 
 
 # 3, 4. Incidents reach the store whatever happens to their spans.

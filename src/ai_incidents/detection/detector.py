@@ -99,7 +99,7 @@ class _KeyState:
             "latency": monitor(_LOG_BINS),
             "tokens": monitor(_LOG_BINS),
         }
-        self.quality_change = PageHinkley(threshold=8.0)
+        self.quality_change = PageHinkley(threshold=12.0)
         self.anomalies = {
             name: RobustAnomalyDetector(threshold=config.anomaly_z)
             for name in ("latency", "time_to_first_chunk", "input_tokens", "output_tokens")
@@ -318,7 +318,7 @@ class Detector:
             state.drift_countdown = self.config.drift_window
         elif state.drift_countdown:
             state.drift_countdown -= 1
-        elevated = [name for name, monitor in state.rates.items() if monitor.elevated]
+        elevated = [name for name in state.rates if _elevated(state, name)]
         if state.drift_countdown:
             elevated.append("drift_detected")
         if len(elevated) >= 2:
@@ -471,6 +471,15 @@ class Detector:
                                             "feedback_storm", evidence, examples,
                                             population=True, detected_at=now))  # fmt: skip
         return candidates
+
+
+def _elevated(state: _KeyState, signal: str) -> bool:
+    """A watched rate is elevated while its CUSUM is past half its threshold (a rise may be
+    under way); other rates (anomalies) by their exponentially weighted monitor."""
+    change = state.changes.get(signal)
+    if change is not None:
+        return change.statistic >= change.threshold / 2
+    return state.rates[signal].elevated
 
 
 def _safety_severity(categories: set[str]) -> tuple[Severity, Severity]:
