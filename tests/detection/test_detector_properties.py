@@ -87,9 +87,8 @@ class DetectorMachine(RuleBasedStateMachine):
             candidates = self.detector.observe(observation, now=self.now)
             for candidate in candidates:
                 well_formed(candidate)
-            if categories:
-                assert any("safety_violation" in c.signals and not c.population
-                           for c in candidates), "a safety violation must alert at once"  # fmt: skip
+            alerted = any("safety_violation" in c.signals and not c.population for c in candidates)
+            assert alerted or not categories, "a safety violation must alert at once"
             self.responses = [*self.responses[-50:], response_id]
             self.now += 0.05
 
