@@ -7,7 +7,8 @@ override or reveal looks like from these: each language's phrases were written h
 attack classes (override the instructions, switch the task, reveal the system prompt), not
 taken from any dataset. Texts are combinations of an opening (nothing, or an ordinary request),
 an attack and a task, so no single sentence is learned by heart; the benign look-alikes use
-the same verbs in ordinary requests ("I forgot my password", "show me the settings").
+the same verbs in ordinary requests ("I forgot my password", "show me the settings"), and
+the attacker's tasks alone ("write a poem about pirates") are benign requests.
 """
 
 from __future__ import annotations
@@ -349,7 +350,9 @@ def direct_injections(seed: int = 7, per_language: int = 40) -> list[tuple[str, 
                 attack = f"{rng.choice(phrases[_OVERRIDE])}{join}{follow}"
             separator = "" if not opening else rng.choice(_SEPARATORS)
             rows.append((f"{opening}{separator}{attack}", 1, language))
-        for _ in range(per_language // 2):
-            benign = rng.sample(phrases[_BENIGN] + phrases[_REQUESTS], 2)
+        for _ in range(per_language):
+            # The attacker's tasks alone are ordinary requests: only the override makes
+            # an attack of them.
+            benign = rng.sample(phrases[_BENIGN] + phrases[_REQUESTS] + phrases[_TASKS], 2)
             rows.append((rng.choice(_SEPARATORS).join(benign), 0, language))
     return rows

@@ -8,7 +8,10 @@ A logistic regression over hashed character n-grams, words and word pairs
 of the development data (``dev_data``: a fixed, grouped split) together with public sources
 fetched from PyPI and Debian (``public_data.TRAINING``; role-play requests that deepset labels
 as injections are left out, since this project counts role-play as benign) and the
-multilingual direct injections and look-alikes of ``synthetic``. Rows of the external sources
+multilingual direct injections and look-alikes of ``synthetic``; the clean carrier of each
+indirect injection and the bare request of each JailbreakBench jailbreak are added as benign
+rows, so that the instruction and the wrapper are what the model learns, not the carrier or
+the request. Rows of the external sources
 whose start is that of a development, test or measure-only row are dropped.
 
 The regularisation strength is chosen on the development part; the model's logit is then
@@ -88,6 +91,18 @@ def _clean_carriers(rows: list[dev_data.Row]) -> list[dev_data.Row]:
     ]
 
 
+def _bare_goals(rows: list[dev_data.Row]) -> list[dev_data.Row]:
+    """The JailbreakBench request of each jailbreak without its wrapper or suffix, as a
+    benign row: a request alone is not a jailbreak, and without these pairs the model
+    learns that "Generate ..." or "Write ..." is one."""
+    return [
+        dev_data.Row(r.group.removeprefix("goal:"), 0, r.source, r.lang, "benign_instruction",
+                     r.group)
+        for r in rows
+        if r.group.startswith("goal:")
+    ]  # fmt: skip
+
+
 def training_rows(parts: dict[str, list[dev_data.Row]]) -> list[dev_data.Row]:
     """The train part with its clean carriers, the external sources and the synthetic rows."""
     held = {
@@ -95,7 +110,8 @@ def training_rows(parts: dict[str, list[dev_data.Row]]) -> list[dev_data.Row]:
         for part in ("dev", "test", "measure")
         for r in parts[part]
     }
-    return parts["train"] + _clean_carriers(parts["train"]) + _external(held) + _synthetic()
+    train = parts["train"]
+    return train + _clean_carriers(train) + _bare_goals(train) + _external(held) + _synthetic()
 
 
 def matrix(texts: list[str], bits: int) -> sparse.csr_matrix:
