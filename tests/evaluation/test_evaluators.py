@@ -9,7 +9,11 @@ import pytest
 
 from ai_incidents import EvaluationResult, configure, evaluators, feature, record_retrieval
 from ai_incidents.capture.interaction import Interaction, Message, Retrieval, RetrievedDocument
-from ai_incidents.evaluation.injection import InjectionModel, PromptInjectionEvaluator
+from ai_incidents.evaluation.injection import (
+    InjectionModel,
+    PromptInjectionEvaluator,
+    injection_families,
+)
 from ai_incidents.evaluation.leakage import SystemPromptLeakEvaluator, ToxicityEvaluator
 from ai_incidents.evaluation.pii import find_pii, find_secrets, iban_valid, luhn_valid
 from ai_incidents.evaluation.quality import (
@@ -310,7 +314,7 @@ def test_injection_rules_see_through_unicode_and_far_from_their_triggers(attack)
 def test_a_rule_window_does_not_end_inside_a_word():
     filler = "The quarterly report covers revenue, costs and the outlook. " * 10
     text = "Meet dan here. " + "a" * 85 + " jailbreakdisregard " + filler
-    assert PromptInjectionEvaluator().evaluate(interaction(text)).flag is None
+    assert injection_families(text) == {}
 
 
 def test_rule_patterns_split_at_their_top_level_alternatives_only():

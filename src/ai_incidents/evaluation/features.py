@@ -1,8 +1,12 @@
-"""Hashed character n-grams, computed with numpy: the features of the injection classifier.
+"""Hashed character and word n-grams, computed with numpy: the features of the injection
+classifier.
 
-Text is lower-cased, whitespace is collapsed, and every UTF-8 byte n-gram (n = 3, 4, 5) is
-hashed into one of ``2**bits`` buckets. Hashing is a fixed polynomial over bytes, so the
-same text gives the same buckets in every process (unlike Python's ``hash``).
+Text is folded (``text.folded``: NFKC, invisible characters removed, look-alike letters
+made Latin), lower-cased, whitespace is collapsed, and in its UTF-8 bytes every character
+n-gram (n = 3, 4, 5 bytes), every word and every pair of adjacent words (a word is a run of
+ASCII letters and digits and non-ASCII bytes) is hashed into one of ``2**bits`` buckets.
+Hashing is a fixed polynomial over bytes, so the same text gives the same buckets in every
+process (unlike Python's ``hash``).
 """
 
 from __future__ import annotations
@@ -14,24 +18,43 @@ import numpy as np
 from ai_incidents.evaluation.text import (
     ASCII_WHITESPACE,
     blank_non_ascii,
+    folded,
     head_and_tail,
     single_spaced,
 )
 
 NGRAM_SIZES = (3, 4, 5)
-DEFAULT_BITS = 16
-_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
-_BASE = np.uint64(257)
+DEFAULT_BITS = 18
 MEAN_FROM = 150
 MODEL_WINDOW = 512
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+_WORD_SALT = np.uint64(0x5BD1E9955BD1E995)
+_BASE = 257
+# Substring hashes from prefix sums: with P[k] = 257**k and Q[k] = 257**-k (mod 2**64; 257
+# is odd, so it has an inverse) and S the running sum of byte * Q, bytes s..e-1 hash to
+# P[e-1] * (S[e-1] - S[s-1]), the value of h = h * 257 + byte over them.
+_TABLE_SIZE = 4 * 2 * MODEL_WINDOW + 8
+
+
+def _powers(base: int) -> np.ndarray:
+    """``base**k`` modulo 2**64 for k = 0 .. ``_TABLE_SIZE - 1``."""
+    powers = np.cumprod(np.full(_TABLE_SIZE - 1, base, np.uint64))
+    return np.concatenate((np.ones(1, np.uint64), powers))
+
+
+_POWERS = _powers(_BASE)
+_INVERSE_POWERS = _powers(pow(_BASE, -1, 2**64))
+_WORD_BYTE = np.zeros(256, dtype=bool)
+_WORD_BYTE[[*b"abcdefghijklmnopqrstuvwxyz0123456789", *range(128, 256)]] = True
+_MAX_WORD_BYTES = 40
 _WHITESPACE_TO_SPACE = bytes.maketrans(ASCII_WHITESPACE, b" " * len(ASCII_WHITESPACE))
 
 
 def _collapsed(text: str) -> bytes:
-    """``text`` lower-cased, whitespace runs made one space, no space at either end, in
-    UTF-8: the same as ``" ".join(text.lower().split())``, without splitting the text
-    into words."""
-    lowered = text.lower()
+    """``text`` folded and lower-cased, whitespace runs made one space, no space at either
+    end, in UTF-8: the same as ``" ".join(folded(text).lower().split())``, without splitting
+    the text into words."""
+    lowered = folded(text).lower()
     data = lowered.encode(errors="replace")  # a lone surrogate becomes "?"
     if not lowered.isascii():
         data = blank_non_ascii(data, str.isspace)
@@ -44,27 +67,42 @@ def model_input(text: str) -> str:
     return head_and_tail(text, 2 * MODEL_WINDOW)
 
 
-def ngram_buckets(text: str, bits: int = DEFAULT_BITS) -> np.ndarray:
-    """The bucket of every character n-gram of ``text`` (with repeats), as ``intp``.
+def _substring_hashes(running: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The polynomial hash of bytes ``starts[i]..ends[i]-1``, from ``running`` (S above,
+    with a 0 in front)."""
+    return _POWERS[ends - 1] * (running[ends] - running[starts])
 
-    The n-gram hashes grow one byte at a time (h(n+1) = h(n) * 257 + next byte, modulo
-    2**64), so all sizes cost a few vector operations, written in place into one array; a
-    multiplicative hash spreads them.
-    """
-    data = np.frombuffer(_collapsed(text), dtype=np.uint8).astype(np.uint64)
-    sizes = [n for n in NGRAM_SIZES if n <= len(data)]
-    if not sizes:
+
+def ngram_buckets(text: str, bits: int = DEFAULT_BITS) -> np.ndarray:
+    """The bucket of every character n-gram, word and word pair of ``text`` (with
+    repeats), as ``intp``."""
+    raw = _collapsed(text)
+    if len(raw) >= _TABLE_SIZE:
+        raw = raw[: _TABLE_SIZE - 1]
+    data = np.frombuffer(raw, dtype=np.uint8)
+    length = len(data)
+    if length < NGRAM_SIZES[0]:
         return np.zeros(0, dtype=np.intp)
-    hashes = np.empty(sum(len(data) - n + 1 for n in sizes), dtype=np.uint64)
-    rolling, filled = data, 0
-    for n in range(2, sizes[-1] + 1):
-        count = len(data) - n + 1
-        kept = n in sizes
-        grown = hashes[filled : filled + count] if kept else np.empty(count, np.uint64)
-        np.multiply(rolling[:-1], _BASE, out=grown)
-        grown += data[n - 1 :]
-        filled += count if kept else 0
-        rolling = grown
+    running = np.zeros(length + 1, dtype=np.uint64)
+    np.cumsum(data * _INVERSE_POWERS[:length], out=running[1:])
+    # Character n-grams by slices (no index arrays): bytes i..i+n-1 for every i.
+    parts = [
+        _POWERS[n - 1 : length] * (running[n:] - running[: length - n + 1])
+        for n in NGRAM_SIZES
+        if n <= length
+    ]
+    in_word = np.zeros(length + 2, dtype=bool)
+    in_word[1:-1] = _WORD_BYTE.take(data)
+    edges = np.flatnonzero(in_word[1:] != in_word[:-1])
+    starts, ends = edges[::2], edges[1::2]
+    short = ends - starts <= _MAX_WORD_BYTES
+    if len(starts):
+        words = _substring_hashes(running, starts[short], ends[short])
+        pairs = _substring_hashes(running, starts[:-1], ends[1:])
+        pairs = pairs[short[:-1] & short[1:]]
+        parts.append((words ^ _WORD_SALT) * _MULTIPLIER)
+        parts.append((pairs ^ (_WORD_SALT >> np.uint64(1))) * _MULTIPLIER)
+    hashes = np.concatenate(parts)
     hashes *= _MULTIPLIER
     hashes >>= np.uint64(64 - bits)
     # Buckets are below 2**bits, so reading them as signed integers is exact.
@@ -88,6 +126,6 @@ def linear_score(text: str, weights: np.ndarray, bias: float) -> float:
     """
     buckets = ngram_buckets(text, len(weights).bit_length() - 1)
     if len(buckets) == 0:
-        return 0.0
+        return 1.0 / (1.0 + math.exp(-bias))
     z = float(weights.take(buckets).sum(dtype=np.float64)) * length_scale(len(buckets)) + bias
     return 1.0 / (1.0 + math.exp(-z))

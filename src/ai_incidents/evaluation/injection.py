@@ -1,14 +1,17 @@
-"""Prompt injection and jailbreak attempts in the user's input (English and German).
+"""Prompt injection and jailbreak attempts in the user's input, in many languages.
 
-Two detectors, combined by taking the higher risk:
+The text is folded first (``text.folded``: compatibility forms, invisible characters,
+look-alike letters). Two detectors, combined by taking the higher risk:
 
-- rules for the common families: instruction override, task switch, role-play/DAN,
-  delimiter and chat-template injection, system-prompt extraction, long encoded payloads.
-  Each family has a weight; several together raise the score.
-- a logistic regression over hashed character n-grams (``features.py``), trained by
-  ``training/train_injection_model.py`` on public prompt-injection, jailbreak and benign
-  data (short and long) and shipped as ``models/injection.npz``; it catches paraphrases the
-  rules do not list. Of a long text it reads both ends.
+- rules for the common families: instruction override, task switch, jailbreak personas
+  (DAN, "you are now unfiltered"; asking for a role is not an attack), delimiter and
+  chat-template injection, system-prompt extraction, long encoded payloads; overrides and
+  extraction in 29 languages (``multilingual.py``). Each family has a confidence; several
+  together raise it.
+- a logistic regression over hashed character n-grams, words and word pairs
+  (``features.py``), trained by ``training/train_injection_model.py`` and shipped as
+  ``models/injection.npz``; its output is a calibrated probability. Of a long text it reads
+  both ends.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from ai_incidents.capture.interaction import Interaction
 from ai_incidents.config import get_settings
 from ai_incidents.evaluation.base import EvaluationResult, threshold
 from ai_incidents.evaluation.features import linear_score, model_input
-from ai_incidents.evaluation.text import head_and_tail, lowercase, spaced, word_set
+from ai_incidents.evaluation.multilingual import multilingual_families
+from ai_incidents.evaluation.text import folded, head_and_tail, lowercase, spaced, word_set
 
 _ANY = r"[^.!?\n]{0,40}?"
 # family -> (category, weight, pattern). Patterns describe attack classes; they are not
@@ -52,7 +56,12 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             + _ANY
             + r"\b(?:istruzioni|instructions|instrucciones|consignes|indicaciones)\b"
             r"|\bnew (?:instructions?|directive)\s{0,10}:|\bneue anweisung(?:en)?\s{0,10}:"
-            r"|\bforget (?:about )?(?:everything|all)\b|\bvergiss (?:alles|alle)\b"
+            r"|(?<!don't )(?<!do not )\bforget (?:about )?(?:everything|all)"
+            r" (?:above|before|(?:i|you|we) (?:said|told|wrote)"
+            r"|you (?:were|have been) (?:told|given))\b"
+            r"|\b(?:ignore|disregard|forget) (?:all of |everything )?(?:the |what(?:'s| is| was) )?"
+            r"(?:above|said above|written above|before this)(?=\s{0,5}(?:[.,;:!]|and\b|then\b|$))"
+            r"|\bvergiss (?:alles|alle)\b"
             r"|\bleave (?:all )?(?:the )?previous \w{1,40} behind\b"
             r"|\babweichend zu (?:den )?vorherigen\b"
             r"|\b(?:lassen sie|lass) alle (?:vorherigen|bisherigen) \w{1,40} hinter sich\b"
@@ -80,8 +89,11 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
             + _ANY
             + r"\b(?:disabled|off|ignore|skip|don't apply|do not apply|removed|lifted)\b"
             r"|\b(?:ignore|skip|disable|bypass)\b" + _ANY + r"\bsafety\b"
-            r"|\b(?:no|without) (?:any )?(?:safety )?(?:filters?|limits|restrictions|censorship"
-            r"|limitations)\b|\ballow all content\b"
+            r"|\b(?:you (?:have|has|with)|answer(?:ing)?|respond(?:ing)?|reply(?:ing)?|an ai"
+            r"|a model|assistant|chatbot) (?:with )?(?:no|without) (?:any )?"
+            r"(?:moral |ethical |safety |content )?"
+            r"(?:filters?|limits|restrictions|censorship|limitations|guidelines)\b"
+            r"|\ballow all content\b"
             r"|\b(?:senza|sin|sans) (?:restrizioni|restricciones|restrictions|filtr[io]s?)\b"
             r"|\b(?:modo|modalità|mode) (?:desarrollador|sviluppatore|développeur)\b",
         ),
@@ -103,17 +115,17 @@ _RULES: dict[str, tuple[str, float, re.Pattern[str]]] = {
         "jailbreak",
         0.8,
         re.compile(
-            r"\b(?:you are|you're) (?:now|no longer)\b|\bact as (?:an? )?(?:unfiltered"
+            r"\b(?:you are|you're) (?:now|no longer) (?:an? )?(?:free|freed|unfiltered|unrestricted"
+            r"|uncensored|unbound|jailbroken|evil|dan|bound|restricted|limited|an ai|chatgpt"
+            r"|in (?:developer|god|dan|jailbreak) mode)\b|\bact as (?:an? )?(?:unfiltered"
             r"|unrestricted|evil|jailbroken)\b"
             r"|\bpretend\b[^.!?\n]{0,40}\b(?:no|without|any) "
             r"(?:rules|restrictions|filters|limits|safety)\b"
-            r"|\bdo anything now\b|\b(?:as|are|be|called|named|hello|hi) dan\b|\bdan(?: mode|:)"
+            r"|\bdo anything now\b|\b(?:you are|act as|pretend to be|become) dan\b|\bdan(?: mode|:)"
             r"|\bdeveloper mode\b|\bjailbr(?:eak|oken)\b"
             r"|\bfrom now on,? (?:you (?:are|will|must)|respond|answer|act)\b"
-            r"|\bdu bist (?:jetzt|nun|ab sofort)\b|\bstell dir vor,? du bist\b"
-            r"|\btu so,? als (?:ob|wärst)\b"
-            r"|\bohne (?:jegliche )?(?:einschränkungen|zensur|filter)\b"
-            r"|\bora sei\b|\bahora (?:eres|estás|estas)\b",
+            r"|\bdu bist (?:jetzt|nun|ab sofort) (?:frei|ungefiltert|uneingeschränkt|dan)\b"
+            r"|\bohne (?:jegliche )?(?:einschränkungen|zensur)\b",
         ),
     ),
     "system_prompt_extraction": (
@@ -223,6 +235,10 @@ class _Branches:
 
 
 _SEARCHES = {family: _Branches(pattern) for family, (_, _, pattern) in _RULES.items()}
+_MULTILINGUAL_FAMILIES = {
+    family: _RULES[family][:2]
+    for family in ("instruction_override", "system_prompt_extraction", "task_switch")
+}
 
 
 # Triggers: every match of a family contains one. A trigger is an anchor word (lower case,
@@ -240,6 +256,7 @@ _TRIGGER_GROUPS = {
         "instruction instructions directive | new",
         "anweisung anweisungen | neue",
         "forget | everything all",
+        "ignore disregard forget | above before",
         "vergiss | alles alle",
         "behind | leave",
         "abweichend | vorherigen",
@@ -282,11 +299,7 @@ _TRIGGER_GROUPS = {
         "jailbreak jailbroken",
         "now | from",
         "bist | jetzt nun sofort",
-        "stell | vor",
-        "tu | als",
-        "einschränkungen zensur filter | ohne",
-        "sei | ora",
-        "eres estás estas | ahora",
+        "einschränkungen zensur | ohne",
     ),
     "system_prompt_extraction": (
         "prompt instructions message rules above configuration credentials key keys | reveal"
@@ -523,8 +536,11 @@ def _search_near(
 
 
 def injection_families(text: str) -> dict[str, tuple[str, float]]:
-    """The rule families that fire on ``text``, or on what is encoded in it."""
+    """The rule families that fire on ``text`` (read as ``text.folded`` leaves it), in
+    any of the languages of ``multilingual.py`` too, or on what is encoded in it."""
     fired = _matching_families(text)
+    for family in multilingual_families(text):
+        fired.setdefault(family, _MULTILINGUAL_FAMILIES[family])
     for variant in decoded_variants(text):
         if _matching_families(variant):
             fired["encoded_payload"] = ("prompt_injection", 0.85)
@@ -533,7 +549,9 @@ def injection_families(text: str) -> dict[str, tuple[str, float]]:
 
 
 class InjectionModel:
-    """The shipped n-gram classifier: ``probability(text)`` of a prompt injection."""
+    """The shipped n-gram classifier: ``probability(text)`` of a prompt injection or
+    jailbreak, calibrated (Platt scaling, folded into the weights) on the development part
+    of the training data; ``threshold`` is where it flags."""
 
     def __init__(self, weights: np.ndarray, bias: float, threshold: float) -> None:
         self.weights = weights.astype(np.float32)
@@ -551,21 +569,38 @@ class InjectionModel:
         return linear_score(model_input(text), self.weights, self.bias)
 
 
-def injection_risk(text: str) -> tuple[float, str | None, str]:
-    """(risk 0..1, flag or None, explanation) for one text, rules and model combined."""
+class Risk(NamedTuple):
+    """One text's verdict: ``score`` is the calibrated probability of an attack, raised to
+    the confidence of the rules that fired; ``flag`` the category when it is flagged."""
+
+    score: float
+    flag: str | None
+    explanation: str
+
+
+def rule_confidence(fired: dict[str, tuple[str, float]]) -> float:
+    """The confidence of the rule families that fired: the highest family weight, and 0.03
+    more for each other family (at most 0.99)."""
+    if not fired:
+        return 0.0
+    weights = sorted((w for _, w in fired.values()), reverse=True)
+    return min(0.99, weights[0] + 0.03 * (len(weights) - 1))
+
+
+def injection_risk(text: str) -> Risk:
+    """The risk of one text, rules and model combined: flagged when a rule fires or the
+    model's probability reaches its threshold."""
+    text = folded(text)
     fired = injection_families(text)
-    rule_score = 0.0
-    if fired:
-        weights = sorted((w for _, w in fired.values()), reverse=True)
-        rule_score = min(1.0, weights[0] + 0.1 * (len(weights) - 1))
     model = InjectionModel.shipped()
     probability = model.probability(text)
     reasons = [f"model p={probability:.2f}"] + [f"rule {family}" for family in sorted(fired)]
-    if rule_score == 0.0 and probability < threshold("prompt_injection", model.threshold):
-        return max(rule_score, probability * 0.5), None, ", ".join(reasons)
+    score = max(rule_confidence(fired), probability)
+    if not fired and probability < threshold("prompt_injection", model.threshold):
+        return Risk(probability, None, ", ".join(reasons))
     categories = {c for c, _ in fired.values()}
     flag = "jailbreak" if categories == {"jailbreak"} else "prompt_injection"
-    return max(rule_score, probability), flag, ", ".join(reasons)
+    return Risk(score, flag, ", ".join(reasons))
 
 
 class PromptInjectionEvaluator:

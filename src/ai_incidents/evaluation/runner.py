@@ -25,6 +25,7 @@ from ai_incidents import semconv
 from ai_incidents.capture.interaction import Interaction, Message
 from ai_incidents.config import get_settings
 from ai_incidents.evaluation.base import EvaluationResult, Evaluator, event_attributes
+from ai_incidents.evaluation.documents import IndirectInjectionEvaluator
 from ai_incidents.evaluation.injection import PromptInjectionEvaluator
 from ai_incidents.evaluation.judge import DEFAULT_RUBRIC, LLMJudgeEvaluator
 from ai_incidents.evaluation.leakage import SystemPromptLeakEvaluator, ToxicityEvaluator
@@ -66,6 +67,7 @@ FLAGGED_QUALITY_CAP = 0.4
 def builtin_evaluators() -> list[Evaluator]:
     return [
         PromptInjectionEvaluator(),
+        IndirectInjectionEvaluator(),
         PIIEvaluator(),
         SecretsEvaluator(),
         SystemPromptLeakEvaluator(),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import string
+import unicodedata
 from collections.abc import Callable
 
 _ASCII = bytes(range(128))
@@ -152,6 +153,34 @@ def sentence_content_words(text: str) -> tuple[frozenset[str], ...]:
     return tuple(claim for claim in claims if claim)
 
 
+# Cyrillic and Greek letters drawn like Latin ones: read as Latin inside a word that mixes
+# them with Latin letters ("ignore" written with a Cyrillic i, o and e), left alone in a
+# Russian or Greek word.
+_LATIN_LOOKALIKES = str.maketrans(
+    "асеорхуіјѕԁһӏԛԝАВСЕНІЈКМОРЅТХУαβεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧ",
+    "aceopxyijsdhlqwABCEHIJKMOPSTXYabeikvoptuxABEHIKMNOPTYX",
+)
+_MIXED_SCRIPT_WORD = re.compile(r"\w*(?:[a-zA-Z][\u0370-\u04ff]|[\u0370-\u04ff][a-zA-Z])\w*")
+_GREEK_OR_CYRILLIC = re.compile(r"[\u0370-\u04ff]")
+# Invisible format characters (zero-width spaces and joiners, direction marks, the soft
+# hyphen), which split a word for a reader of code points and not for a reader of text.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def folded(text: str) -> str:
+    """``text`` as a reader sees it: compatibility forms made plain (NFKC: full-width
+    letters, ligatures, mathematical alphabets), invisible format characters removed, and
+    Cyrillic or Greek look-alike letters inside a Latin word made Latin. ASCII text is
+    returned as it is."""
+    if text.isascii():
+        return text
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    if _GREEK_OR_CYRILLIC.search(text):
+        text = _MIXED_SCRIPT_WORD.sub(lambda m: m.group().translate(_LATIN_LOOKALIKES), text)
+    return text
+
+
 def head_and_tail(text: str, limit: int) -> str:
     """``text``, or of a longer text its first ``limit // 2`` and last ``limit - limit // 2``
     characters, joined by a line break: where instructions to a model sit."""
@@ -164,6 +193,7 @@ def head_and_tail(text: str, limit: int) -> str:
 def cache_clear() -> None:
     """Forget every cached tokenization (for benchmarks that measure cold texts)."""
     caches = (
+        folded,
         lowercase,
         _lowered_utf8,
         words,
