@@ -21,6 +21,7 @@ import logging
 import weakref
 
 from opentelemetry import _logs, metrics, trace
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
@@ -30,6 +31,7 @@ from ai_incidents.detection.processor import IncidentSpanProcessor
 from ai_incidents.evaluation import evaluators
 from ai_incidents.export.events import IncidentEvents
 from ai_incidents.export.exporter import IncidentExporter, destination_of
+from ai_incidents.export.logs import wrap_log_exporters
 from ai_incidents.export.metrics import IncidentMetrics
 from ai_incidents.incidents.manager import IncidentManager
 from ai_incidents.incidents.store import IncidentStore
@@ -151,6 +153,9 @@ def install(
         logger_provider or _logs.get_logger_provider(),
         default_feature=str(service) if service else "unknown",
     )
+    logs = logger_provider or _logs.get_logger_provider()
+    if isinstance(logs, LoggerProvider):
+        wrap_log_exporters(logs)
     weak = weakref.ref(pipeline)
     atexit.register(lambda: (found := weak()) is not None and found.shutdown())
     try:

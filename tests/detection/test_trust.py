@@ -542,3 +542,41 @@ def test_forked_child_stores_its_own_incidents(tmp_path):
             os._exit(0)
     os.waitpid(pid, 0)
     assert {i.feature for i in IncidentStore(pipeline.store.path).list()} == {"parent", "child"}
+
+
+# 7. Incident log events are neither duplicated nor lost during an outage of the collector.
+
+
+def test_incident_log_events_survive_an_outage_once_each(tmp_path):
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+    from ai_incidents.export.logs import wrap_log_exporters
+
+    receiver = OTLPReceiver().start()
+    endpoint, port = receiver.endpoint, int(receiver.endpoint.rsplit(":", 1)[1])
+    receiver.stop()
+    logs = LoggerProvider()
+    logs.add_log_record_processor(
+        SimpleLogRecordProcessor(OTLPLogExporter(endpoint=f"{endpoint}/v1/logs", timeout=0.2))
+    )
+    assert wrap_log_exporters(logs) == 1
+    pipeline = IncidentPipeline(Settings(store=str(tmp_path / "i.db")), logger_provider=logs)
+    for i in range(50):
+        pipeline.manager.submit(candidate_for(f"feature-{i}"))
+    pipeline.manager.force_flush()
+
+    with OTLPReceiver(port=port) as restarted:
+        pipeline.manager.submit(candidate_for("after"))
+        pipeline.manager.force_flush()
+        ids = [
+            kv.value.string_value
+            for request in restarted.requests["/v1/logs"]
+            for resource_logs in request.resource_logs
+            for scope_logs in resource_logs.scope_logs
+            for record in scope_logs.log_records
+            for kv in record.attributes
+            if kv.key == "ai.incident.id"
+        ]
+    assert len(ids) == 51 and len(set(ids)) == 51
