@@ -213,3 +213,14 @@ def test_hung_slow_evaluator_times_out_and_is_dropped(server, telemetry):
 
     assert labels == ["timeout", "timeout", "timeout"]
     assert runner.hung["hanging"] == 3
+
+
+def test_huge_answers_are_read_in_part_not_a_reason_to_demote(server, telemetry):
+    prose = "The refund window is thirty days from delivery of the order. " * 50_000
+    answer = f"Write to jane@example.org. {prose}"  # about 3 MB
+    server.responder = lambda api, body: Reply(text=answer)
+    for _ in range(4):
+        ask(server)
+
+    assert not evaluators.demoted
+    assert all("pii" in span.attributes["ai.safety.categories"] for span in telemetry.llm_spans())
