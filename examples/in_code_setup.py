@@ -3,7 +3,8 @@
     OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 python examples/in_code_setup.py
 
 Without OPENAI_BASE_URL it starts the package's local provider server, which answers the
-injection attempt below by leaking its instructions: a critical incident.
+injection attempt below by leaking its instructions, a secret among them: a critical
+incident.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 import ai_incidents
 from ai_incidents.testing import ProviderServer, Reply
 
-SYSTEM = "You are Acme's billing assistant. Internal discount code: ACME-42."
+PAYMENTS_KEY = "sk-proj-" + "Acme42" * 6  # a made-up key, as a careless prompt might hold
+SYSTEM = f"You are Acme's billing assistant. Payments API key: {PAYMENTS_KEY}."
 
 
 def main() -> None:
