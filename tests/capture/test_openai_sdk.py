@@ -199,3 +199,32 @@ def test_with_the_openai_instrumentation_there_is_one_span_of_ours_under_theirs(
     assert len(theirs) == 1
     assert ours.parent.span_id == theirs[0].context.span_id
     assert "ai.feature.name" not in theirs[0].attributes
+
+
+def chunk(**fields) -> dict:
+    """A streamed chat completion chunk."""
+    return {"id": "chatcmpl-7", "object": "chat.completion.chunk", "model": "llama-3", **fields}
+
+
+def test_stream_ending_in_an_error_with_usage_keeps_both(client, telemetry, server):
+    # OpenAI-compatible hosts (OpenRouter, vLLM) end a failed stream with a numeric code.
+    usage = {"prompt_tokens": 31, "completion_tokens": 2, "total_tokens": 33}
+    error = {"code": 400, "message": "context length exceeded"}
+    server.responder = lambda api, body: Reply(
+        events=[
+            chunk(choices=[{"index": 0, "delta": {"role": "assistant", "content": "Hel"}}]),
+            chunk(choices=[], error=error, usage=usage),
+            b"data: [DONE]\n\n",
+        ]
+    )
+
+    with pytest.raises(openai.APIError, match="context length exceeded"):
+        for _ in client.chat.completions.create(model="llama-3", messages=MESSAGES, stream=True):
+            pass
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["error.type"] == "400"
+    assert span.attributes["gen_ai.usage.input_tokens"] == 31
+    assert span.attributes["gen_ai.usage.output_tokens"] == 2
+    assert "ai.capture.stream_abandoned" not in span.attributes
+    assert span.status.status_code is StatusCode.ERROR

@@ -62,13 +62,17 @@ class WireFormat(abc.ABC):
 
 
 def provider_error_type(body: Any) -> str | None:
-    """The provider's error type in an error body, such as ``rate_limit_error``."""
+    """The provider's error type in an error body, such as ``rate_limit_error``, else its
+    code (OpenAI-compatible hosts send a number, such as ``400``)."""
     error = body.get("error") if isinstance(body, Mapping) else None
     if isinstance(error, Mapping):
         for key in ("type", "code"):
             value = error.get(key)
             if isinstance(value, str) and value:
                 return value
+        code = as_int(error.get("code"))
+        if code is not None:
+            return str(code)
     return None
 
 

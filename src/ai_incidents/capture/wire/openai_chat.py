@@ -111,9 +111,10 @@ class _ChatStream(StreamAccumulator):
         if not isinstance(data, Mapping):
             return
         interaction = self.interaction
-        if "error" in data:
+        if data.get("error"):
+            # The SDKs raise here and read no further: the stream ended, in error.
             interaction.error_type = provider_error_type(data) or "stream_error"
-            return
+            self.complete = True
         interaction.response_id = interaction.response_id or as_str(data.get("id"))
         interaction.response_model = interaction.response_model or as_str(data.get("model"))
         if data.get("usage"):
