@@ -228,3 +228,11 @@ def test_stream_ending_in_an_error_with_usage_keeps_both(client, telemetry, serv
     assert span.attributes["gen_ai.usage.output_tokens"] == 2
     assert "ai.capture.stream_abandoned" not in span.attributes
     assert span.status.status_code is StatusCode.ERROR
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_choice_count_is_set_only_when_not_one(client, telemetry, n):
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, n=n)
+
+    attributes = telemetry.only_llm_span().attributes
+    assert attributes.get("gen_ai.request.choice.count") == (n if n != 1 else None)

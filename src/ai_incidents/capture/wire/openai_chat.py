@@ -26,7 +26,6 @@ _PARAMS = {
     "temperature": semconv.GEN_AI_REQUEST_TEMPERATURE,
     "top_p": semconv.GEN_AI_REQUEST_TOP_P,
     "seed": semconv.GEN_AI_REQUEST_SEED,
-    "n": semconv.GEN_AI_REQUEST_CHOICE_COUNT,
 }
 
 
@@ -39,6 +38,13 @@ def parse_openai_usage(usage: Any, interaction: Interaction) -> None:
     details = usage.get("prompt_tokens_details")
     if isinstance(details, Mapping):
         interaction.cache_read_input_tokens = as_int(details.get("cached_tokens"))
+
+
+def set_choice_count(interaction: Interaction, body: Mapping[str, Any]) -> None:
+    """``n``, which the conventions record only when it is not 1."""
+    count = as_int(body.get("n"))
+    if count is not None and count != 1:
+        interaction.request_params[semconv.GEN_AI_REQUEST_CHOICE_COUNT] = count
 
 
 def response_format_type(body: Mapping[str, Any]) -> str | None:
@@ -65,6 +71,7 @@ class OpenAIChat(WireFormat):
             if isinstance(message, Mapping):
                 add_message(interaction, message.get("role"), message.get("content"))
         set_params(interaction, body, _PARAMS)
+        set_choice_count(interaction, body)
         stop = body.get("stop")
         if isinstance(stop, str):
             stop = [stop]
