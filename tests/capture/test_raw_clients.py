@@ -295,3 +295,14 @@ def test_unparseable_body_is_unknown_not_a_bad_answer(server, telemetry):
     span = telemetry.only_llm_span()
     assert span.attributes["ai.capture.error"] == "malformed_response_body"
     assert "ai.quality.score" not in span.attributes
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_time_to_first_chunk_is_only_for_streamed_responses(module, server, telemetry):
+    with module.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body()) as response:
+            response.read()
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["gen_ai.request.stream"] is False
+    assert "gen_ai.response.time_to_first_chunk" not in span.attributes

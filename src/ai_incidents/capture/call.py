@@ -53,6 +53,11 @@ class _Body:
                 call.interaction, self.limit
             )
 
+    @property
+    def streamed(self) -> bool:
+        """Whether the body is a stream of events (not one JSON document)."""
+        return self._sse is not None
+
     def feed(self, chunk: bytes) -> None:
         if self.error is not None:
             return
@@ -114,6 +119,7 @@ class LLMCall:
         self._finished = False
         self._body: _Body | None = None
         self._chunks = 0
+        self._first_chunk_s: float | None = None
         self._last_chunk_ns: int | None = None
         self._started = time.perf_counter()
         self._server_address = server_address
@@ -197,7 +203,7 @@ class LLMCall:
             self._chunks += 1
             self._last_chunk_ns = time.time_ns()
             if self._chunks == 1:
-                self.interaction.time_to_first_chunk_s = time.perf_counter() - self._started
+                self._first_chunk_s = time.perf_counter() - self._started
             if self._body is not None:
                 self._body.feed(chunk)
         except Exception:
@@ -243,6 +249,8 @@ class LLMCall:
         body = self._body
         if body is not None:
             body.finish()
+            if body.streamed:
+                interaction.time_to_first_chunk_s = self._first_chunk_s
             ok = interaction.http_status is None or interaction.http_status < 400
             interaction.stream_abandoned = (
                 abandoned and ok and not body.complete and body.error is None
