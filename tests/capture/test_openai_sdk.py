@@ -236,3 +236,20 @@ def test_choice_count_is_set_only_when_not_one(client, telemetry, n):
 
     attributes = telemetry.only_llm_span().attributes
     assert attributes.get("gen_ai.request.choice.count") == (n if n != 1 else None)
+
+
+def test_stream_without_content_type_is_read_as_a_stream(client, telemetry, server):
+    server.responder = lambda api, body: Reply(
+        text="no header here", include_usage=True, headers={"content-type": None}
+    )
+
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    chunks = list(stream)
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["gen_ai.response.id"] == chunks[0].id
+    assert span.attributes["gen_ai.response.model"] == "gpt-4o-mini"
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert span.attributes["gen_ai.usage.output_tokens"] == 3
+    assert "ai.capture.error" not in span.attributes
+    assert telemetry.interactions[0].output_text == "no header here"

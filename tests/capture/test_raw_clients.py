@@ -306,3 +306,32 @@ def test_time_to_first_chunk_is_only_for_streamed_responses(module, server, tele
     span = telemetry.only_llm_span()
     assert span.attributes["gen_ai.request.stream"] is False
     assert "gen_ai.response.time_to_first_chunk" not in span.attributes
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_body_without_content_type_is_told_by_the_request_and_its_first_bytes(
+    stream, server, telemetry
+):
+    server.responder = lambda api, body: Reply(text="plain", headers={"content-type": None})
+    with httpx2.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(stream)) as response:
+            response.read()
+
+    span = telemetry.only_llm_span()
+    assert "content-type" not in response.headers
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert ("gen_ai.response.time_to_first_chunk" in span.attributes) is stream
+    assert telemetry.interactions[0].output_text == "plain"
+
+
+def test_json_error_body_to_a_stream_request_is_read_as_json(server, telemetry):
+    server.responder = lambda api, body: Reply(
+        status=400,
+        body={"error": {"type": "invalid_request_error", "message": "bad"}},
+        headers={"content-type": "text/event-stream"},
+    )
+    with httpx.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            response.read()
+
+    assert telemetry.only_llm_span().attributes["error.type"] == "invalid_request_error"

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -17,82 +15,16 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from ai_incidents import semconv
 from ai_incidents.capture import content
 from ai_incidents.capture._telemetry import Telemetry
+from ai_incidents.capture.body import ResponseBody
 from ai_incidents.capture.endpoints import EndpointMatch
 from ai_incidents.capture.feedback import responses
 from ai_incidents.capture.interaction import Interaction
-from ai_incidents.capture.sse import SSEDecoder
-from ai_incidents.capture.wire import StreamAccumulator, provider_error_type
 from ai_incidents.config import Settings
 
 _logger = logging.getLogger(__name__)
 
 InteractionListener = Callable[[Interaction, Span], None]
 """Called with each finished interaction while its span is still open (evaluators)."""
-
-
-class _Body:
-    """The response body as it streams through: decoded, then parsed as SSE or buffered JSON."""
-
-    def __init__(self, call: LLMCall, content_type: str, content_encoding: str) -> None:
-        self.call = call
-        self.limit = call.settings.capture_max_body_bytes
-        self.dropped_bytes = 0
-        self.complete = False
-        self.error: str | None = None
-        self._decompressor: Any = None
-        if content_encoding in ("gzip", "x-gzip", "deflate"):
-            self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | 32)
-        elif content_encoding not in ("", "identity"):
-            self.error = "unsupported_content_encoding"
-        self._sse: SSEDecoder | None = None
-        self._accumulator: StreamAccumulator | None = None
-        self._buffer = bytearray()
-        if "text/event-stream" in content_type:
-            self._sse = SSEDecoder(max_event_bytes=self.limit)
-            self._accumulator = call.match.wire_format.stream_accumulator(
-                call.interaction, self.limit
-            )
-
-    @property
-    def streamed(self) -> bool:
-        """Whether the body is a stream of events (not one JSON document)."""
-        return self._sse is not None
-
-    def feed(self, chunk: bytes) -> None:
-        if self.error is not None:
-            return
-        if self._decompressor is not None:
-            chunk = self._decompressor.decompress(chunk)
-        if self._sse is not None and self._accumulator is not None:
-            for event, data in self._sse.feed(chunk):
-                self._accumulator.on_event(event, _json_or_text(data))
-            return
-        room = self.limit - len(self._buffer)
-        if len(chunk) > room:
-            self.dropped_bytes += len(chunk) - max(room, 0)
-            chunk = chunk[: max(room, 0)]
-        self._buffer += chunk
-
-    def finish(self) -> None:
-        """Fold what was received into the interaction."""
-        if self.error is not None:
-            return
-        if self._accumulator is not None and self._sse is not None:
-            self._accumulator.finish()
-            self.complete = self.complete or self._accumulator.complete
-            self.dropped_bytes += self._sse.dropped_bytes + self._accumulator.dropped_chars
-            return
-        if self.dropped_bytes:
-            self.error = "response_body_too_large"
-            return
-        self.call.take_json_body(bytes(self._buffer))
-
-
-def _json_or_text(data: str) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        return data
 
 
 class LLMCall:
@@ -117,7 +49,7 @@ class LLMCall:
         self._listeners = listeners
         self._lock = threading.Lock()
         self._finished = False
-        self._body: _Body | None = None
+        self._body: ResponseBody | None = None
         self._chunks = 0
         self._first_chunk_s: float | None = None
         self._last_chunk_ns: int | None = None
@@ -169,33 +101,23 @@ class LLMCall:
         headers = response.headers
         content_type = headers.get("content-type", "").lower()
         if response.is_stream_consumed:
-            body = _Body(self, content_type, content_encoding="")  # already decoded
-            body.feed(response.content)
-            body.complete = True
-            self._body = body
+            self._body = self._response_body(content_type, "")  # already decoded
+            self._body.feed(response.content)
+            self._body.complete = True
             self.finish()
             return False
         encoding = headers.get("content-encoding", "").strip().lower()
-        self._body = _Body(self, content_type, encoding)
+        self._body = self._response_body(content_type, encoding)
         return True
 
-    def take_json_body(self, raw: bytes) -> None:
-        """Parse a complete JSON response body (at most the size limit) into the interaction."""
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            if self.interaction.http_status is not None and self.interaction.http_status < 400:
-                self._capture_error("malformed_response_body")
-                self.interaction.response_unread = True
-            return
-        if not isinstance(body, Mapping):
-            self._capture_error("malformed_response_body")
-            self.interaction.response_unread = True
-            return
-        if self.interaction.http_status is not None and self.interaction.http_status >= 400:
-            self.interaction.error_type = provider_error_type(body)
-            return
-        self.match.wire_format.parse_response(body, self.interaction)
+    def _response_body(self, content_type: str, content_encoding: str) -> ResponseBody:
+        return ResponseBody(
+            self.interaction,
+            self.match.wire_format,
+            self.settings.capture_max_body_bytes,
+            content_type,
+            content_encoding,
+        )
 
     def feed(self, chunk: bytes) -> None:
         """A chunk of the streamed body passed to the app; never raises."""
