@@ -335,3 +335,24 @@ def test_json_error_body_to_a_stream_request_is_read_as_json(server, telemetry):
             response.read()
 
     assert telemetry.only_llm_span().attributes["error.type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("cut", [1, 3, 4])
+async def test_byte_order_mark_before_the_first_event_is_skipped(cut, server, telemetry):
+    def chunk(**fields) -> bytes:
+        return b"data: " + json.dumps({"id": "chatcmpl-bom", "model": "m", **fields}).encode()
+
+    first = b"\xef\xbb\xbf" + chunk(choices=[{"index": 0, "delta": {"content": "after "}}])
+    server.responder = lambda api, body: Reply(
+        events=[
+            first[:cut],
+            first[cut:] + b"\n\n",
+            chunk(choices=[{"index": 0, "delta": {"content": "a BOM"}}]) + b"\n\n",
+            b"data: [DONE]\n\n",
+        ]
+    )
+    async with httpx2.AsyncClient(base_url=server.url) as client:
+        async with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            await response.aread()
+
+    assert telemetry.interactions[0].output_text == "after a BOM"

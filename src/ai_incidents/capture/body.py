@@ -72,7 +72,7 @@ class ResponseBody:
     def _decide(self) -> None:
         """Once the first significant byte is in, become a stream of events or a document."""
         head = bytes(self._buffer).removeprefix(_BOM).lstrip()
-        if not head:
+        if not head or _BOM.startswith(self._buffer):
             return
         self._decided = True
         if head[:1] in b"{[" or not (
