@@ -356,3 +356,34 @@ async def test_byte_order_mark_before_the_first_event_is_skipped(cut, server, te
             await response.aread()
 
     assert telemetry.interactions[0].output_text == "after a BOM"
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def test_deeply_nested_json_is_malformed_not_a_failure_of_capture(server, telemetry, caplog):
+    server.responder = lambda api, body: Reply(body=b'{"id": "deep", "choices": ' + DEEP + b"}")
+    with httpx.Client(base_url=server.url) as client:
+        response = client.post("/v1/chat/completions", json=chat_body())
+        client.post("/v1/chat/completions", content=b'{"messages": ' + DEEP + b"}")
+
+    span = telemetry.only_llm_span()
+    assert response.content.endswith(b"]]}")
+    assert span.attributes["ai.capture.error"] == "malformed_response_body"
+    assert telemetry.metric_points("gen_ai.client.operation.duration")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_deeply_nested_event_is_skipped_and_the_stream_read_on(server, telemetry):
+    def chunk(content: str) -> dict:
+        return {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": content}}]}
+
+    events = [chunk("before "), b"data: " + DEEP + b"\n\n", chunk("after"), b"data: [DONE]\n\n"]
+    server.responder = lambda api, body: Reply(events=events)
+    with httpx.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            response.read()
+
+    span = telemetry.only_llm_span()
+    assert "ai.capture.error" not in span.attributes
+    assert telemetry.interactions[0].output_text == "before after"

@@ -3,11 +3,11 @@ events or as one JSON document, within the size limit."""
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from ai_incidents.capture import _json
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.capture.sse import SSEDecoder
 from ai_incidents.capture.wire import StreamAccumulator, WireFormat, provider_error_type
@@ -115,7 +115,7 @@ class ResponseBody:
         interaction = self.interaction
         failed = interaction.http_status is not None and interaction.http_status >= 400
         try:
-            body = json.loads(raw)
+            body = _json.loads(raw)
         except ValueError:
             if not failed:
                 self.error = "malformed_response_body"
@@ -131,6 +131,6 @@ class ResponseBody:
 
 def _json_or_text(data: str) -> Any:
     try:
-        return json.loads(data)
+        return _json.loads(data)
     except ValueError:
         return data

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 from collections.abc import Collection, Mapping
 from types import ModuleType
@@ -13,7 +12,7 @@ import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 
-from ai_incidents.capture import listeners
+from ai_incidents.capture import _json, listeners
 from ai_incidents.capture._telemetry import Telemetry, get_telemetry, set_telemetry
 from ai_incidents.capture.call import LLMCall
 from ai_incidents.capture.context import current_feature, current_retrieval
@@ -131,7 +130,7 @@ def _request_json(request: Any, limit: int) -> tuple[Mapping[str, Any] | None, s
     if len(raw) > limit:
         return None, "request_body_too_large"
     try:
-        body = json.loads(raw)
+        body = _json.loads(raw)
     except ValueError:
         return None, None
     return (body, None) if isinstance(body, Mapping) else (None, None)

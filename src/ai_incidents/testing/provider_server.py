@@ -95,7 +95,7 @@ class _Handler(QuietHandler):
         raw = self.rfile.read(length)
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             self._send_json(400, {"error": {"type": "invalid_request_error", "message": "bad"}})
             return
         api = _api_for(self.path)
