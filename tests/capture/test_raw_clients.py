@@ -161,18 +161,23 @@ def test_response_over_the_size_limit_is_counted_not_kept(server, telemetry):
     assert span.attributes["ai.capture.dropped_bytes"] == len(response.content) - 64
 
 
-def test_streamed_text_over_the_limit_is_truncated_and_counted(server, telemetry):
+def test_stream_past_the_size_limit_is_counted_not_parsed(server, telemetry):
     from ai_incidents import configure
 
-    configure(capture_max_body_bytes=200)
-    server.responder = lambda api, body: Reply(text="word " * 100)
+    configure(capture_max_body_bytes=2000)
+    server.responder = lambda api, body: Reply(text="word " * 400, include_usage=True)
     with httpx.Client(base_url=server.url) as client:
         with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
-            response.read()
+            raw = response.read()
 
     span = telemetry.only_llm_span()
-    assert len(telemetry.interactions[0].output_text) == 200
-    assert span.attributes["ai.capture.dropped_bytes"] == 300
+    text = telemetry.interactions[0].output_text
+    assert span.attributes["ai.capture.dropped_bytes"] == len(raw) - 2000
+    assert span.attributes["ai.capture.error"] == "response_body_too_large"
+    assert "gen_ai.usage.output_tokens" not in span.attributes  # sent last, past the limit
+    assert "ai.capture.stream_abandoned" not in span.attributes
+    assert 0 < len(text) < 2000
+    assert ("word " * 400).startswith(text)
 
 
 def test_requests_that_are_not_llm_calls_are_left_alone(server, telemetry):

@@ -38,6 +38,8 @@ class ResponseBody:
         self.complete = False
         self.error: str | None = None
         """Why the body could not be read (a capture error), if it could not."""
+        self.truncated = False
+        """Only the first ``limit`` bytes of a stream were parsed: how it ended is not known."""
         self._wire_format = wire_format
         self._event_stream_header = "text/event-stream" in content_type
         self._decompressor: Any = None
@@ -49,6 +51,7 @@ class ResponseBody:
         self._sse: SSEDecoder | None = None
         self._accumulator: StreamAccumulator | None = None
         self._buffer = bytearray()
+        self._taken = 0
 
     @property
     def streamed(self) -> bool:
@@ -60,14 +63,24 @@ class ResponseBody:
             return
         if self._decompressor is not None:
             chunk = self._decompressor.decompress(chunk)
-        if not self._decided:
-            self._keep(chunk)
-            self._decide()
+        chunk = self._within_limit(chunk)
+        if not chunk:
             return
         if self._sse is not None:
             self._parse_events(chunk)
-        else:
-            self._keep(chunk)
+            return
+        self._buffer += chunk
+        if not self._decided:
+            self._decide()
+
+    def _within_limit(self, chunk: bytes) -> bytes:
+        """What of ``chunk`` is within the size limit; the rest is counted, not read."""
+        room = self.limit - self._taken
+        if len(chunk) > room:
+            self.dropped_bytes += len(chunk) - max(room, 0)
+            chunk = chunk[: max(room, 0)]
+        self._taken += len(chunk)
+        return chunk
 
     def _decide(self) -> None:
         """Once the first significant byte is in, become a stream of events or a document."""
@@ -89,13 +102,6 @@ class ResponseBody:
         for event, data in self._sse.feed(chunk):
             self._accumulator.on_event(event, _json_or_text(data))
 
-    def _keep(self, chunk: bytes) -> None:
-        room = self.limit - len(self._buffer)
-        if len(chunk) > room:
-            self.dropped_bytes += len(chunk) - max(room, 0)
-            chunk = chunk[: max(room, 0)]
-        self._buffer += chunk
-
     def finish(self) -> None:
         """Fold what was received into the interaction."""
         if self.error is not None:
@@ -103,6 +109,7 @@ class ResponseBody:
         if self._accumulator is not None and self._sse is not None:
             self._accumulator.finish()
             self.complete = self.complete or self._accumulator.complete
+            self.truncated = self.dropped_bytes > 0
             self.dropped_bytes += self._sse.dropped_bytes + self._accumulator.dropped_chars
             return
         if self.dropped_bytes:

@@ -180,6 +180,8 @@ class LLMCall:
             if body.error:
                 self._capture_error(body.error)
                 interaction.response_unread = True
+            elif body.truncated:
+                self._capture_error("response_body_too_large")
             if body.dropped_bytes:
                 self.span.set_attribute(semconv.AI_CAPTURE_DROPPED_BYTES, body.dropped_bytes)
         status = interaction.http_status
