@@ -392,3 +392,36 @@ def test_deeply_nested_event_is_skipped_and_the_stream_read_on(server, telemetry
     span = telemetry.only_llm_span()
     assert "ai.capture.error" not in span.attributes
     assert telemetry.interactions[0].output_text == "before after"
+
+
+def test_attributes_from_the_body_are_exportable_over_otlp(server, telemetry, caplog):
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    huge = 2**70
+    completion = {
+        "id": "chatcmpl-\udfff",
+        "model": "gpt-\ud800",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
+                     "finish_reason": "stop\ud800"}],
+        "usage": {"prompt_tokens": huge, "completion_tokens": 5},
+    }  # fmt: skip
+    failure = {"error": {"type": "rate_\udc00limit", "message": "slow down"}}
+    replies = iter([Reply(body=completion), Reply(status=429, body=failure)])
+    server.responder = lambda api, body: next(replies)
+    request = b'{"model": "m\\ud800", "max_tokens": %d, "messages": []}' % huge
+    with httpx.Client(base_url=server.url) as client:
+        client.post("/v1/chat/completions", content=request)
+        client.post("/v1/chat/completions", json=chat_body())
+
+    ok, failed = telemetry.llm_spans()
+    encoded = encode_spans([ok, failed]).SerializeToString()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert b"gpt-\\ud800" in encoded
+    assert ok.name == "chat m\\ud800"
+    assert ok.attributes["gen_ai.response.id"] == "chatcmpl-\\udfff"
+    assert ok.attributes["gen_ai.response.finish_reasons"] == ("stop\\ud800",)
+    assert ok.attributes["gen_ai.usage.output_tokens"] == 5
+    assert "gen_ai.usage.input_tokens" not in ok.attributes
+    assert "gen_ai.request.max_tokens" not in ok.attributes
+    assert failed.attributes["error.type"] == "rate_\\udc00limit"
+    assert telemetry.metric_points("gen_ai.client.token.usage")

@@ -13,7 +13,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from ai_incidents import semconv
-from ai_incidents.capture import content
+from ai_incidents.capture import _exportable, content
 from ai_incidents.capture._telemetry import Telemetry
 from ai_incidents.capture.body import ResponseBody
 from ai_incidents.capture.endpoints import EndpointMatch
@@ -87,7 +87,7 @@ class LLMCall:
         attributes.update(interaction.request_params)
         if interaction.capture_error:
             attributes[semconv.AI_CAPTURE_ERROR] = interaction.capture_error
-        return attributes
+        return _exportable.attributes(attributes)
 
     def activated(self) -> AbstractContextManager[Span]:
         """Make the GenAI span current while the request is sent (HTTP spans nest under it)."""
@@ -217,10 +217,9 @@ class LLMCall:
             semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: i.time_to_first_chunk_s,
             semconv.AI_CAPTURE_CHUNKS: self._chunks or None,
             semconv.ERROR_TYPE: i.error_type,
+            semconv.GEN_AI_RESPONSE_FINISH_REASONS: i.finish_reasons,
         }
-        span.set_attributes({k: v for k, v in values.items() if v is not None})
-        if i.finish_reasons:
-            span.set_attribute(semconv.GEN_AI_RESPONSE_FINISH_REASONS, i.finish_reasons)
+        span.set_attributes(_exportable.attributes(values))
         if i.stream_abandoned:
             span.set_attribute(semconv.AI_CAPTURE_STREAM_ABANDONED, True)
         if i.retrieval is not None:
@@ -240,9 +239,10 @@ class LLMCall:
         attributes = self._call_attributes()
         if i.response_model:
             attributes[semconv.GEN_AI_RESPONSE_MODEL] = i.response_model
+        attributes = _exportable.attributes(attributes)
         duration_attributes = dict(attributes)
         if i.error_type:
-            duration_attributes[semconv.ERROR_TYPE] = i.error_type
+            duration_attributes[semconv.ERROR_TYPE] = _exportable.text(i.error_type)
         context = trace.set_span_in_context(self.span)
         self.telemetry.operation_duration.record(i.duration_s or 0.0, duration_attributes, context)
         if i.time_to_first_chunk_s is not None and i.stream:
@@ -256,5 +256,5 @@ class LLMCall:
 
 def _span_name(interaction: Interaction) -> str:
     if interaction.request_model:
-        return f"{interaction.operation} {interaction.request_model}"
+        return _exportable.text(f"{interaction.operation} {interaction.request_model}")
     return interaction.operation

@@ -6,6 +6,7 @@ import abc
 from collections.abc import Mapping
 from typing import Any
 
+from ai_incidents.capture._exportable import fits_int64
 from ai_incidents.capture.interaction import Interaction, Message
 
 
@@ -96,7 +97,10 @@ def text_of(content: Any) -> str:
 
 
 def as_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """An integer OTLP can carry (a count past 64 bits is no count)."""
+    if isinstance(value, int) and not isinstance(value, bool) and fits_int64(value):
+        return value
+    return None
 
 
 def as_float(value: Any) -> float | None:
