@@ -425,3 +425,83 @@ def test_attributes_from_the_body_are_exportable_over_otlp(server, telemetry, ca
     assert "gen_ai.request.max_tokens" not in ok.attributes
     assert failed.attributes["error.type"] == "rate_\\udc00limit"
     assert telemetry.metric_points("gen_ai.client.token.usage")
+
+
+SCRIPT_SETUP = """
+import gc, os, time
+import httpx
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from ai_incidents import AIIncidentsInstrumentor
+from ai_incidents.testing import ProviderServer
+
+provider = TracerProvider()
+exported = InMemorySpanExporter()
+provider.add_span_processor(SimpleSpanProcessor(exported))
+provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+AIIncidentsInstrumentor().instrument(tracer_provider=provider)
+server = ProviderServer().start()
+body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+
+def open_stream(client):
+    request = client.build_request("POST", "/v1/chat/completions", json=body)
+    response = client.send(request, stream=True)
+    next(response.iter_raw())
+    return response
+
+def spans_within(count, seconds=10):
+    deadline = time.monotonic() + seconds
+    while len(exported.get_finished_spans()) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return len(exported.get_finished_spans())
+"""
+
+
+def run_script(code: str):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT_SETUP + code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_stream_still_open_at_exit_is_exported():
+    done = run_script(
+        """
+response = open_stream(httpx.Client(base_url=server.url))
+print("read one chunk", flush=True)
+"""
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "read one chunk" in done.stdout
+    assert '"name": "chat m"' in done.stdout
+    assert '"ai.capture.stream_abandoned": true' in done.stdout
+    assert done.stderr == ""
+
+
+def test_stream_dropped_in_a_forked_child_is_finished_there():
+    done = run_script(
+        """
+open_stream(httpx.Client(base_url=server.url)).stream = None
+gc.collect()
+assert spans_within(1) == 1
+pid = os.fork()
+if pid == 0:
+    open_stream(httpx.Client(base_url=server.url)).stream = None
+    gc.collect()
+    os._exit(0 if spans_within(2) == 2 else 1)
+_, status = os.waitpid(pid, 0)
+print("child exit", os.waitstatus_to_exitcode(status), flush=True)
+"""
+    )
+
+    assert "child exit 0" in done.stdout, done.stderr
