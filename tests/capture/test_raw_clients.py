@@ -505,3 +505,38 @@ print("child exit", os.waitstatus_to_exitcode(status), flush=True)
     )
 
     assert "child exit 0" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd"])
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_brotli_and_zstd_streams_are_decoded_for_capture(module, encoding, server, telemetry):
+    server.responder = lambda api, body: Reply(
+        text="a squeezed answer", stream_encoding=encoding, include_usage=True
+    )
+    with module.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            raw = b"".join(response.iter_raw())
+
+    span = telemetry.only_llm_span()
+    assert response.headers["content-encoding"] == encoding
+    assert not raw.startswith(b"data:")
+    assert "ai.capture.error" not in span.attributes
+    assert span.attributes["gen_ai.usage.output_tokens"] == 3
+    assert telemetry.interactions[0].output_text == "a squeezed answer"
+
+
+def test_brotli_json_body_is_decoded_for_capture(server, telemetry):
+    import brotli
+    import openai
+
+    answer = {"role": "assistant", "content": "brotli says hi"}
+    choice = {"index": 0, "finish_reason": "stop", "message": answer}
+    completion = {"id": "c-br", "model": "m", "object": "chat.completion", "choices": [choice]}
+    server.responder = lambda api, body: Reply(
+        body=brotli.compress(json.dumps(completion).encode()), headers={"content-encoding": "br"}
+    )
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=0) as client:
+        result = client.chat.completions.create(model="m", messages=CHAT["messages"])
+
+    assert result.choices[0].message.content == "brotli says hi"
+    assert telemetry.interactions[0].output_text == "brotli says hi"

@@ -3,11 +3,10 @@ events or as one JSON document, within the size limit."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
-from ai_incidents.capture import _json
+from ai_incidents.capture import _json, decoding
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.capture.sse import SSEDecoder
 from ai_incidents.capture.wire import StreamAccumulator, WireFormat, provider_error_type
@@ -42,10 +41,8 @@ class ResponseBody:
         """Only the first ``limit`` bytes of a stream were parsed: how it ended is not known."""
         self._wire_format = wire_format
         self._event_stream_header = "text/event-stream" in content_type
-        self._decompressor: Any = None
-        if content_encoding in ("gzip", "x-gzip", "deflate"):
-            self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | 32)
-        elif content_encoding not in ("", "identity"):
+        self._decode = decoding.decoder(content_encoding)
+        if self._decode is None:
             self.error = "unsupported_content_encoding"
         self._decided = False
         self._sse: SSEDecoder | None = None
@@ -61,8 +58,8 @@ class ResponseBody:
     def feed(self, chunk: bytes) -> None:
         if self.error is not None:
             return
-        if self._decompressor is not None:
-            chunk = self._decompressor.decompress(chunk)
+        if self._decode is not None:
+            chunk = self._decode(chunk)
         chunk = self._within_limit(chunk)
         if not chunk:
             return
