@@ -540,3 +540,39 @@ def test_brotli_json_body_is_decoded_for_capture(server, telemetry):
 
     assert result.choices[0].message.content == "brotli says hi"
     assert telemetry.interactions[0].output_text == "brotli says hi"
+
+
+def redirect_once(server, location: str) -> None:
+    """The server answers the first request with a 307 to ``location``, the next normally."""
+    moved = Reply(status=307, body=b"", headers={"location": location, "content-type": None})
+    replies = iter([moved])
+    server.responder = lambda api, body: next(replies, Reply(text="after the redirect"))
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_after_a_redirect_the_server_is_the_one_that_answered(module, server, telemetry):
+    port = int(server.url.rsplit(":", 1)[1])
+    redirect_once(server, f"http://localhost:{port}/v1/chat/completions")
+    with module.Client(base_url=server.url, follow_redirects=True) as client:
+        response = client.post("/v1/chat/completions", json=chat_body())
+
+    span = telemetry.only_llm_span()
+    assert [r.status_code for r in response.history] == [307]
+    assert span.attributes["server.address"] == "localhost"
+    assert span.attributes["server.port"] == port
+    assert telemetry.interactions[0].output_text == "after the redirect"
+    durations = telemetry.metric_points("gen_ai.client.operation.duration")
+    assert any(p.attributes["server.address"] == "localhost" for p in durations)
+
+
+def test_unfollowed_redirect_is_no_answer_and_no_capture_error(server, telemetry):
+    redirect_once(server, "https://elsewhere.example/v1/chat/completions")
+    with httpx.Client(base_url=server.url) as client:
+        response = client.post("/v1/chat/completions", json=chat_body())
+
+    span = telemetry.only_llm_span()
+    assert response.status_code == 307
+    assert span.attributes["error.type"] == "307"
+    assert "ai.capture.error" not in span.attributes
+    assert "ai.quality.score" not in span.attributes
+    assert telemetry.interactions[0].response_unread

@@ -117,7 +117,10 @@ class ResponseBody:
     def _take_json(self, raw: bytes) -> None:
         """Parse a complete JSON response body (at most the size limit) into the interaction."""
         interaction = self.interaction
-        failed = interaction.http_status is not None and interaction.http_status >= 400
+        status = interaction.http_status or 200
+        if 300 <= status < 400:
+            return  # a redirect's body is no answer
+        failed = status >= 400
         try:
             body = _json.loads(raw)
         except ValueError:

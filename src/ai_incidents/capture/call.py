@@ -95,6 +95,13 @@ class LLMCall:
             self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
         )
 
+    def answered_by(self, server_address: str, server_port: int | None) -> None:
+        """The request was redirected: the server that answered is this one."""
+        self._server_address, self._server_port = server_address, server_port
+        self.span.set_attribute(semconv.SERVER_ADDRESS, server_address)
+        if server_port is not None:
+            self.span.set_attribute(semconv.SERVER_PORT, server_port)
+
     def on_response(self, response: Any) -> bool:
         """Take the response ``send`` returned; True if its body is still to be streamed."""
         self.interaction.http_status = response.status_code
@@ -173,7 +180,7 @@ class LLMCall:
             body.finish()
             if body.streamed:
                 interaction.time_to_first_chunk_s = self._first_chunk_s
-            ok = interaction.http_status is None or interaction.http_status < 400
+            ok = interaction.http_status is None or interaction.http_status < 300
             interaction.stream_abandoned = (
                 abandoned and ok and not body.complete and body.error is None
             )
@@ -185,7 +192,9 @@ class LLMCall:
             if body.dropped_bytes:
                 self.span.set_attribute(semconv.AI_CAPTURE_DROPPED_BYTES, body.dropped_bytes)
         status = interaction.http_status
-        if interaction.error_type is None and status is not None and status >= 400:
+        if status is not None and 300 <= status < 400:
+            interaction.response_unread = True  # a redirect the client did not follow
+        if interaction.error_type is None and status is not None and status >= 300:
             interaction.error_type = str(status)
         self._set_response_attributes()
         if self.settings.capture_content.on_span:

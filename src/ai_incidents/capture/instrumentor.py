@@ -107,11 +107,12 @@ def _start_call(request: Any) -> LLMCall | None:
         )
         if body is not None:
             match.wire_format.parse_request(body, interaction)
+        server_address, server_port = _server(url)
         return LLMCall(
             match=match,
             interaction=interaction,
-            server_address=host,
-            server_port=url.port or _DEFAULT_PORTS.get(url.scheme),
+            server_address=server_address,
+            server_port=server_port,
             telemetry=telemetry,
             settings=settings,
             listeners=listeners.registered(),
@@ -119,6 +120,11 @@ def _start_call(request: Any) -> LLMCall | None:
     except Exception:
         _logger.exception("ai-incidents could not start capturing an LLM call")
         return None
+
+
+def _server(url: Any) -> tuple[str, int | None]:
+    """``server.address`` and ``server.port`` of a URL."""
+    return url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
 
 
 def _request_json(request: Any, limit: int) -> tuple[Mapping[str, Any] | None, str | None]:
@@ -138,6 +144,8 @@ def _request_json(request: Any, limit: int) -> tuple[Mapping[str, Any] | None, s
 
 def _take_response(call: LLMCall, response: Any, tee_type: type) -> None:
     try:
+        if response.history:
+            call.answered_by(*_server(response.url))
         if call.on_response(response):
             response.stream = tee_type(response.stream, call)
     except Exception:
