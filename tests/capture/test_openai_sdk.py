@@ -253,3 +253,99 @@ def test_stream_without_content_type_is_read_as_a_stream(client, telemetry, serv
     assert span.attributes["gen_ai.usage.output_tokens"] == 3
     assert "ai.capture.error" not in span.attributes
     assert telemetry.interactions[0].output_text == "no header here"
+
+
+def response_object(status: str, text: str | None = "Partial answer", **fields) -> dict:
+    """A Responses API response object."""
+    output = []
+    if text is not None:
+        part = {"type": "output_text", "text": text, "annotations": []}
+        output.append({"type": "message", "id": "msg_1", "status": "incomplete",
+                       "role": "assistant", "content": [part]})  # fmt: skip
+    usage = {"input_tokens": 11, "output_tokens": 4, "total_tokens": 15}
+    return {"id": "resp_1", "object": "response", "created_at": 1, "status": status,
+            "model": "gpt-4.1", "output": output, "usage": usage, "error": None,
+            "incomplete_details": None, **fields}  # fmt: skip
+
+
+def response_events(last: dict, *middle: dict) -> list:
+    """A streamed response: created, ``middle``, then the ``last`` event."""
+    started = {**response_object("in_progress", text=None), "usage": None}
+    events = [{"type": "response.created", "response": started}, *middle, last]
+    return [(e["type"], {**e, "sequence_number": n}) for n, e in enumerate(events)]
+
+
+ITEM = {"type": "message", "id": "msg_1", "status": "in_progress", "role": "assistant",
+        "content": []}  # fmt: skip
+WHERE = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+TEXT_STREAMED = [
+    {"type": "response.output_item.added", "output_index": 0, "item": ITEM},
+    {"type": "response.content_part.added", **WHERE,
+     "part": {"type": "output_text", "text": "", "annotations": []}},
+    {"type": "response.output_text.delta", **WHERE, "delta": "Partial answer", "logprobs": []},
+]  # fmt: skip
+
+
+def test_streamed_response_incomplete_gives_its_reason(client, telemetry, server):
+    details = {"reason": "content_filter"}
+    final = response_object("incomplete", incomplete_details=details)
+    server.responder = lambda api, body: Reply(
+        events=response_events({"type": "response.incomplete", "response": final}, *TEXT_STREAMED)
+    )
+
+    with client.responses.stream(model="gpt-4.1", input="Tell me") as stream:
+        last = list(stream)[-1]
+
+    span = telemetry.only_llm_span()
+    assert last.response.status == "incomplete"
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("content_filter",)
+    assert span.attributes["gen_ai.usage.output_tokens"] == 4
+    assert "ai.capture.stream_abandoned" not in span.attributes
+    assert telemetry.interactions[0].output_text == "Partial answer"
+
+
+@pytest.mark.parametrize("output", [[], None])
+def test_streamed_response_failed_gives_the_error_code(output, client, telemetry, server):
+    # Like the SDK, the streamed text stands for an output the final event leaves out.
+    error = {"code": "server_error", "message": "The model failed."}
+    final = {**response_object("failed", text=None, error=error), "output": output}
+    server.responder = lambda api, body: Reply(
+        events=response_events({"type": "response.failed", "response": final}, *TEXT_STREAMED)
+    )
+
+    with client.responses.stream(model="gpt-4.1", input="Tell me") as stream:
+        kinds = [event.type for event in stream]
+
+    span = telemetry.only_llm_span()
+    assert kinds[-1] == "response.failed"
+    assert span.attributes["error.type"] == "server_error"
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
+    assert span.status.status_code is StatusCode.ERROR
+    assert "ai.capture.stream_abandoned" not in span.attributes
+    assert telemetry.interactions[0].output_text == ("" if output == [] else "Partial answer")
+
+
+def test_failed_response_body_gives_the_error_code(client, telemetry, server):
+    error = {"code": "rate_limit_exceeded", "message": "Slow down."}
+    body = response_object("failed", text=None, error=error)
+    server.responder = lambda api, request: Reply(body=body)
+
+    response = client.responses.create(model="gpt-4.1", input="Tell me")
+
+    span = telemetry.only_llm_span()
+    assert response.status == "failed"
+    assert span.attributes["error.type"] == "rate_limit_exceeded"
+
+
+def test_error_event_in_a_responses_stream_gives_its_code(client, telemetry, server):
+    error = {"type": "error", "code": "ERR_SERVER", "message": "boom", "param": None}
+    events = response_events(error, *TEXT_STREAMED)
+    server.responder = lambda api, body: Reply(events=events)
+
+    with client.responses.stream(model="gpt-4.1", input="Tell me") as stream:
+        kinds = [event.type for event in stream]
+
+    span = telemetry.only_llm_span()
+    assert kinds[-1] == "error"
+    assert span.attributes["error.type"] == "ERR_SERVER"
+    assert "ai.capture.stream_abandoned" not in span.attributes
