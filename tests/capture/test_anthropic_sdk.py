@@ -286,3 +286,45 @@ def test_streamed_answer_is_the_text_deltas_of_text_blocks(client, telemetry, se
 
     assert text == "Today:\n- Temperature: 66°F"
     assert telemetry.interactions[0].output_text == text
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "exception"),
+    [
+        (401, "authentication_error", anthropic.AuthenticationError),
+        (429, "rate_limit_error", anthropic.RateLimitError),
+        (529, "overloaded_error", anthropic.APIStatusError),
+    ],
+)
+def test_error_bodies_give_the_error_type(status, error_type, exception, client, telemetry, server):
+    body = {
+        "type": "error",
+        "error": {"type": error_type, "message": "documented message"},
+        "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy",
+    }
+    server.responder = lambda api, request: Reply(status=status, body=body)
+
+    with pytest.raises(exception) as raised:
+        client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
+
+    span = telemetry.only_llm_span()
+    assert raised.value.status_code == status
+    assert span.attributes["error.type"] == error_type
+    assert span.status.status_code is StatusCode.ERROR
+    assert "ai.capture.error" not in span.attributes
+    assert "ai.quality.score" not in span.attributes
+
+
+def test_error_event_mid_stream_gives_the_error_type_and_is_no_abandon(client, telemetry, server):
+    events = streamed([({"type": "text", "text": ""}, [{"type": "text_delta", "text": "Par"}])])
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    server.responder = lambda api, body: Reply(events=[*events[:3], ("error", error)])
+
+    with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
+        with client.messages.stream(model=MODEL, max_tokens=64, messages=MESSAGES) as stream:
+            stream.get_final_text()
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["error.type"] == "overloaded_error"
+    assert span.status.status_code is StatusCode.ERROR
+    assert "ai.capture.stream_abandoned" not in span.attributes

@@ -135,7 +135,9 @@ class _MessagesStream(StreamAccumulator):
         elif kind == "message_stop":
             self.complete = True
         elif kind == "error":
+            # The stream ends here, in error: the SDK raises and reads no further.
             self.interaction.error_type = provider_error_type(data) or "stream_error"
+            self.complete = True
 
     def finish(self) -> None:
         if self._started or self._texts:
