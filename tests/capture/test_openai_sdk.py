@@ -349,3 +349,46 @@ def test_error_event_in_a_responses_stream_gives_its_code(client, telemetry, ser
     assert kinds[-1] == "error"
     assert span.attributes["error.type"] == "ERR_SERVER"
     assert "ai.capture.stream_abandoned" not in span.attributes
+
+
+def test_legacy_completion_is_a_text_completion_span(client, telemetry, server):
+    server.responder = lambda api, body: Reply(text=" Paris.", finish_reason="length")
+
+    result = client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt="The capital of France is", max_tokens=3, n=1
+    )
+
+    span = telemetry.only_llm_span()
+    assert result.choices[0].text == " Paris."
+    assert span.name == "text_completion gpt-3.5-turbo-instruct"
+    assert span.attributes["gen_ai.operation.name"] == "text_completion"
+    assert span.attributes["gen_ai.request.max_tokens"] == 3
+    assert span.attributes["gen_ai.request.stream"] is False
+    assert "gen_ai.request.choice.count" not in span.attributes
+    assert span.attributes["gen_ai.response.id"] == result.id
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("length",)
+    assert span.attributes["gen_ai.usage.input_tokens"] == result.usage.prompt_tokens
+    assert "truncated" in span.attributes["ai.quality.flags"]
+    (interaction,) = telemetry.interactions
+    assert interaction.last_user_text == "The capital of France is"
+    assert interaction.output_text == " Paris."
+
+
+async def test_streamed_legacy_completion(async_client, telemetry, server):
+    server.responder = lambda api, body: Reply(text="one two three", include_usage=True)
+
+    stream = await async_client.completions.create(
+        model="gpt-3.5-turbo-instruct",
+        prompt=["Count to three:"],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    text = "".join([c.choices[0].text async for c in stream if c.choices])
+
+    span = telemetry.only_llm_span()
+    assert text == "one two three"
+    assert span.attributes["gen_ai.request.stream"] is True
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert span.attributes["gen_ai.usage.output_tokens"] == 3
+    assert span.attributes["gen_ai.response.time_to_first_chunk"] > 0
+    assert telemetry.interactions[0].output_text == text

@@ -22,6 +22,7 @@ from ai_incidents.capture.interaction import Interaction
 from ai_incidents.config import Settings
 
 _logger = logging.getLogger(__name__)
+_STREAMABLE = frozenset({semconv.OPERATION_CHAT, semconv.OPERATION_TEXT_COMPLETION})
 
 InteractionListener = Callable[[Interaction, Span], None]
 """Called with each finished interaction while its span is still open (evaluators)."""
@@ -82,7 +83,7 @@ class LLMCall:
         interaction = self.interaction
         attributes = self._call_attributes()
         attributes[semconv.AI_FEATURE_NAME] = interaction.feature
-        if interaction.operation == semconv.OPERATION_CHAT:
+        if interaction.operation in _STREAMABLE:
             attributes[semconv.GEN_AI_REQUEST_STREAM] = interaction.stream
         attributes.update(interaction.request_params)
         if interaction.capture_error:

@@ -209,6 +209,7 @@ def _api_for(path: str) -> str | None:
     path = path.split("?", 1)[0].rstrip("/")
     for suffix, api in (
         ("/chat/completions", "chat"),
+        ("/completions", "completions"),
         ("/responses", "responses"),
         ("/embeddings", "embeddings"),
         ("/v1/messages", "messages"),
@@ -227,6 +228,9 @@ def _deployment(path: str) -> str | None:
 
 
 def _last_user_text(api: str, body: dict[str, Any]) -> str:
+    if api == "completions":
+        prompt = body.get("prompt")
+        return prompt if isinstance(prompt, str) else " ".join(prompt or ())
     if api == "responses":
         items = body.get("input")
         if isinstance(items, str):
@@ -265,19 +269,18 @@ def _anthropic_reason(reason: str) -> str:
 def _completion_body(api: str, body: dict[str, Any], reply: Reply, model: str) -> dict[str, Any]:
     rid = reply.response_id or next(_ids)
     usage_out = _output_tokens(reply)
-    if api == "chat":
+    if api in ("chat", "completions"):
+        chat = api == "chat"
+        if chat:
+            answer: dict[str, Any] = {"message": {"role": "assistant", "content": reply.text}}
+        else:
+            answer = {"text": reply.text, "logprobs": None}
         return {
-            "id": f"chatcmpl-{rid}",
-            "object": "chat.completion",
+            "id": f"{'chatcmpl' if chat else 'cmpl'}-{rid}",
+            "object": "chat.completion" if chat else "text_completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": reply.text},
-                    "finish_reason": reply.finish_reason,
-                }
-            ],
+            "choices": [{"index": 0, **answer, "finish_reason": reply.finish_reason}],
             "usage": {
                 "prompt_tokens": reply.input_tokens,
                 "completion_tokens": usage_out,
@@ -364,13 +367,18 @@ def _stream_events(api: str, body: dict[str, Any], reply: Reply, model: str) -> 
     pieces = _pieces(reply)
     out = _output_tokens(reply)
     bad = reply.malformed
-    if api == "chat":
-        base = {"id": f"chatcmpl-{rid}", "object": "chat.completion.chunk", "model": model}
-        yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+    if api in ("chat", "completions"):
+        chat = api == "chat"
+        kind = "chat.completion.chunk" if chat else "text_completion"
+        base = {"id": f"{'chatcmpl' if chat else 'cmpl'}-{rid}", "object": kind, "model": model}
+        if chat:
+            yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})
         for piece in pieces:
-            delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
-            yield _sse({**base, "choices": [delta]}, malformed=bad)
-        end = {"index": 0, "delta": {}, "finish_reason": reply.finish_reason}
+            part = {"delta": {"content": piece}} if chat else {"text": piece, "logprobs": None}
+            choice = {"index": 0, **part, "finish_reason": None}
+            yield _sse({**base, "choices": [choice]}, malformed=bad)
+        ending = {"delta": {}} if chat else {"text": "", "logprobs": None}
+        end = {"index": 0, **ending, "finish_reason": reply.finish_reason}
         yield _sse({**base, "choices": [end]})
         options = body.get("stream_options") or {}
         include = reply.include_usage
