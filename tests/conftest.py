@@ -68,7 +68,8 @@ class Telemetry:
             s
             for s in self.span_exporter.get_finished_spans()
             if s.instrumentation_scope.name == INSTRUMENTATION_SCOPE
-            and s.attributes.get("gen_ai.operation.name") in ("chat", "embeddings")
+            and s.attributes.get("gen_ai.operation.name")
+            in ("chat", "embeddings", "text_completion")
         ]
 
     def only_llm_span(self) -> ReadableSpan:

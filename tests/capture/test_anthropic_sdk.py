@@ -117,3 +117,214 @@ def test_our_span_is_current_while_the_request_is_sent(client, telemetry, server
     ours = telemetry.only_llm_span()
     assert ours.context.trace_id == outer.get_span_context().trace_id
     assert seen == [outer]
+
+
+def message(content: list[dict], stop_reason: str = "end_turn") -> dict:
+    """A Messages API response body with these content blocks."""
+    return {
+        "id": "msg_01Blocks",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 20, "output_tokens": 40},
+    }
+
+
+CITED = {
+    "type": "web_search_result_location",
+    "url": "https://weather.example/sf",
+    "title": "SF weather",
+    "encrypted_index": "Eo8BCioIAhgB",
+    "cited_text": "Temperature: 66°F",
+}
+WEB_SEARCH_ANSWER = [
+    {"type": "thinking", "thinking": "They want today's weather.", "signature": "EqQBCgIYAhIM"},
+    {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix"},
+    {"type": "text", "text": "I'll look that up."},
+    {
+        "type": "server_tool_use",
+        "id": "srvtoolu_01",
+        "name": "web_search",
+        "input": {"query": "San Francisco weather today"},
+    },
+    {
+        "type": "web_search_tool_result",
+        "tool_use_id": "srvtoolu_01",
+        "content": [
+            {
+                "type": "web_search_result",
+                "url": "https://weather.example/sf",
+                "title": "SF weather",
+                "encrypted_content": "EqgfCioIARgBIiQ3YTAw",
+                "page_age": "1 hour ago",
+            }
+        ],
+    },
+    {"type": "text", "text": "Today in San Francisco:\n- "},
+    {"type": "text", "text": "Temperature: 66°F", "citations": [CITED]},
+    {"type": "text", "text": ", light wind."},
+]
+
+
+def test_answer_is_the_text_blocks_joined_as_the_provider_wrote_them(client, telemetry, server):
+    server.responder = lambda api, body: Reply(body=message(WEB_SEARCH_ANSWER))
+
+    result = client.messages.create(model=MODEL, max_tokens=256, messages=MESSAGES)
+
+    sdk_text = "".join(block.text for block in result.content if block.type == "text")
+    assert sdk_text.endswith("Today in San Francisco:\n- Temperature: 66°F, light wind.")
+    assert telemetry.interactions[0].output_text == sdk_text
+
+
+def test_beta_blocks_are_not_answer_text(client, telemetry, server):
+    blocks = [
+        {"type": "compaction", "content": "Summary: the user asked about the weather."},
+        {
+            "type": "mcp_tool_use",
+            "id": "mcptoolu_01",
+            "name": "lookup",
+            "server_name": "crm",
+            "input": {"customer": "42"},
+        },
+        {
+            "type": "mcp_tool_result",
+            "tool_use_id": "mcptoolu_01",
+            "is_error": False,
+            "content": [{"type": "text", "text": "Customer 42: premium plan"}],
+        },
+        {
+            "type": "mcp_tool_result",
+            "tool_use_id": "mcptoolu_02",
+            "is_error": True,
+            "content": "timeout",
+        },
+        {"type": "text", "text": "Customer 42 is on the premium plan."},
+    ]
+    server.responder = lambda api, body: Reply(body=message(blocks))
+
+    result = client.beta.messages.create(model=MODEL, max_tokens=256, messages=MESSAGES)
+
+    assert [block.type for block in result.content][-1] == "text"
+    assert telemetry.interactions[0].output_text == "Customer 42 is on the premium plan."
+
+
+def test_tool_use_answer_has_no_answer_text(client, telemetry, server):
+    blocks = [
+        {"type": "text", "text": "Let me check."},
+        {"type": "tool_use", "id": "toolu_01", "name": "weather", "input": {"city": "SF"}},
+    ]
+    server.responder = lambda api, body: Reply(body=message(blocks, stop_reason="tool_use"))
+
+    client.messages.create(model=MODEL, max_tokens=256, messages=MESSAGES)
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("tool_use",)
+    assert telemetry.interactions[0].output_text == "Let me check."
+
+
+def streamed(blocks: list[tuple[dict, list[dict]]]) -> list:
+    """The events of a streamed message: each block's start, its deltas and its stop."""
+    start = message([], stop_reason=None)
+    start["usage"] = {"input_tokens": 20, "output_tokens": 1}
+    events: list = [("message_start", {"type": "message_start", "message": start})]
+    for index, (block, deltas) in enumerate(blocks):
+        events.append(
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": index, "content_block": block},
+            )
+        )
+        for delta in deltas:
+            events.append(
+                (
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": index, "delta": delta},
+                )
+            )
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    delta = {"stop_reason": "end_turn", "stop_sequence": None}
+    events.append(
+        ("message_delta", {"type": "message_delta", "delta": delta, "usage": {"output_tokens": 40}})
+    )
+    events.append(("message_stop", {"type": "message_stop"}))
+    return events
+
+
+def test_streamed_answer_is_the_text_deltas_of_text_blocks(client, telemetry, server):
+    blocks = [
+        (
+            {"type": "thinking", "thinking": "", "signature": ""},
+            [
+                {"type": "thinking_delta", "thinking": "Weather, then."},
+                {"type": "signature_delta", "signature": "EqQBCgIYAhIM"},
+            ],
+        ),
+        (
+            {"type": "compaction", "content": None},
+            [{"type": "compaction_delta", "content": "Summary of earlier turns."}],
+        ),
+        ({"type": "text", "text": ""}, [{"type": "text_delta", "text": "Today:\n- "}]),
+        (
+            {"type": "text", "text": "", "citations": []},
+            [
+                {"type": "citations_delta", "citation": CITED},
+                {"type": "text_delta", "text": "Temperature: 66°F"},
+            ],
+        ),
+        (
+            {"type": "tool_use", "id": "toolu_01", "name": "weather", "input": {}},
+            [{"type": "input_json_delta", "partial_json": '{"city": "SF"}'}],
+        ),
+    ]
+    server.responder = lambda api, body: Reply(events=streamed(blocks))
+
+    with client.beta.messages.stream(model=MODEL, max_tokens=256, messages=MESSAGES) as stream:
+        text = stream.get_final_text()
+
+    assert text == "Today:\n- Temperature: 66°F"
+    assert telemetry.interactions[0].output_text == text
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "exception"),
+    [
+        (401, "authentication_error", anthropic.AuthenticationError),
+        (429, "rate_limit_error", anthropic.RateLimitError),
+        (529, "overloaded_error", anthropic.APIStatusError),
+    ],
+)
+def test_error_bodies_give_the_error_type(status, error_type, exception, client, telemetry, server):
+    body = {
+        "type": "error",
+        "error": {"type": error_type, "message": "documented message"},
+        "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy",
+    }
+    server.responder = lambda api, request: Reply(status=status, body=body)
+
+    with pytest.raises(exception) as raised:
+        client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
+
+    span = telemetry.only_llm_span()
+    assert raised.value.status_code == status
+    assert span.attributes["error.type"] == error_type
+    assert span.status.status_code is StatusCode.ERROR
+    assert "ai.capture.error" not in span.attributes
+    assert "ai.quality.score" not in span.attributes
+
+
+def test_error_event_mid_stream_gives_the_error_type_and_is_no_abandon(client, telemetry, server):
+    events = streamed([({"type": "text", "text": ""}, [{"type": "text_delta", "text": "Par"}])])
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    server.responder = lambda api, body: Reply(events=[*events[:3], ("error", error)])
+
+    with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
+        with client.messages.stream(model=MODEL, max_tokens=64, messages=MESSAGES) as stream:
+            stream.get_final_text()
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["error.type"] == "overloaded_error"
+    assert span.status.status_code is StatusCode.ERROR
+    assert "ai.capture.stream_abandoned" not in span.attributes

@@ -199,3 +199,196 @@ def test_with_the_openai_instrumentation_there_is_one_span_of_ours_under_theirs(
     assert len(theirs) == 1
     assert ours.parent.span_id == theirs[0].context.span_id
     assert "ai.feature.name" not in theirs[0].attributes
+
+
+def chunk(**fields) -> dict:
+    """A streamed chat completion chunk."""
+    return {"id": "chatcmpl-7", "object": "chat.completion.chunk", "model": "llama-3", **fields}
+
+
+def test_stream_ending_in_an_error_with_usage_keeps_both(client, telemetry, server):
+    # OpenAI-compatible hosts (OpenRouter, vLLM) end a failed stream with a numeric code.
+    usage = {"prompt_tokens": 31, "completion_tokens": 2, "total_tokens": 33}
+    error = {"code": 400, "message": "context length exceeded"}
+    server.responder = lambda api, body: Reply(
+        events=[
+            chunk(choices=[{"index": 0, "delta": {"role": "assistant", "content": "Hel"}}]),
+            chunk(choices=[], error=error, usage=usage),
+            b"data: [DONE]\n\n",
+        ]
+    )
+
+    with pytest.raises(openai.APIError, match="context length exceeded"):
+        for _ in client.chat.completions.create(model="llama-3", messages=MESSAGES, stream=True):
+            pass
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["error.type"] == "400"
+    assert span.attributes["gen_ai.usage.input_tokens"] == 31
+    assert span.attributes["gen_ai.usage.output_tokens"] == 2
+    assert "ai.capture.stream_abandoned" not in span.attributes
+    assert span.status.status_code is StatusCode.ERROR
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_choice_count_is_set_only_when_not_one(client, telemetry, n):
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, n=n)
+
+    attributes = telemetry.only_llm_span().attributes
+    assert attributes.get("gen_ai.request.choice.count") == (n if n != 1 else None)
+
+
+def test_stream_without_content_type_is_read_as_a_stream(client, telemetry, server):
+    server.responder = lambda api, body: Reply(
+        text="no header here", include_usage=True, headers={"content-type": None}
+    )
+
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    chunks = list(stream)
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["gen_ai.response.id"] == chunks[0].id
+    assert span.attributes["gen_ai.response.model"] == "gpt-4o-mini"
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert span.attributes["gen_ai.usage.output_tokens"] == 3
+    assert "ai.capture.error" not in span.attributes
+    assert telemetry.interactions[0].output_text == "no header here"
+
+
+def response_object(status: str, text: str | None = "Partial answer", **fields) -> dict:
+    """A Responses API response object."""
+    output = []
+    if text is not None:
+        part = {"type": "output_text", "text": text, "annotations": []}
+        output.append({"type": "message", "id": "msg_1", "status": "incomplete",
+                       "role": "assistant", "content": [part]})  # fmt: skip
+    usage = {"input_tokens": 11, "output_tokens": 4, "total_tokens": 15}
+    return {"id": "resp_1", "object": "response", "created_at": 1, "status": status,
+            "model": "gpt-4.1", "output": output, "usage": usage, "error": None,
+            "incomplete_details": None, **fields}  # fmt: skip
+
+
+def response_events(last: dict, *middle: dict) -> list:
+    """A streamed response: created, ``middle``, then the ``last`` event."""
+    started = {**response_object("in_progress", text=None), "usage": None}
+    events = [{"type": "response.created", "response": started}, *middle, last]
+    return [(e["type"], {**e, "sequence_number": n}) for n, e in enumerate(events)]
+
+
+ITEM = {"type": "message", "id": "msg_1", "status": "in_progress", "role": "assistant",
+        "content": []}  # fmt: skip
+WHERE = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+TEXT_STREAMED = [
+    {"type": "response.output_item.added", "output_index": 0, "item": ITEM},
+    {"type": "response.content_part.added", **WHERE,
+     "part": {"type": "output_text", "text": "", "annotations": []}},
+    {"type": "response.output_text.delta", **WHERE, "delta": "Partial answer", "logprobs": []},
+]  # fmt: skip
+
+
+def test_streamed_response_incomplete_gives_its_reason(client, telemetry, server):
+    details = {"reason": "content_filter"}
+    final = response_object("incomplete", incomplete_details=details)
+    server.responder = lambda api, body: Reply(
+        events=response_events({"type": "response.incomplete", "response": final}, *TEXT_STREAMED)
+    )
+
+    with client.responses.stream(model="gpt-4.1", input="Tell me") as stream:
+        last = list(stream)[-1]
+
+    span = telemetry.only_llm_span()
+    assert last.response.status == "incomplete"
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("content_filter",)
+    assert span.attributes["gen_ai.usage.output_tokens"] == 4
+    assert "ai.capture.stream_abandoned" not in span.attributes
+    assert telemetry.interactions[0].output_text == "Partial answer"
+
+
+@pytest.mark.parametrize("output", [[], None])
+def test_streamed_response_failed_gives_the_error_code(output, client, telemetry, server):
+    # Like the SDK, the streamed text stands for an output the final event leaves out.
+    error = {"code": "server_error", "message": "The model failed."}
+    final = {**response_object("failed", text=None, error=error), "output": output}
+    server.responder = lambda api, body: Reply(
+        events=response_events({"type": "response.failed", "response": final}, *TEXT_STREAMED)
+    )
+
+    with client.responses.stream(model="gpt-4.1", input="Tell me") as stream:
+        kinds = [event.type for event in stream]
+
+    span = telemetry.only_llm_span()
+    assert kinds[-1] == "response.failed"
+    assert span.attributes["error.type"] == "server_error"
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
+    assert span.status.status_code is StatusCode.ERROR
+    assert "ai.capture.stream_abandoned" not in span.attributes
+    assert telemetry.interactions[0].output_text == ("" if output == [] else "Partial answer")
+
+
+def test_failed_response_body_gives_the_error_code(client, telemetry, server):
+    error = {"code": "rate_limit_exceeded", "message": "Slow down."}
+    body = response_object("failed", text=None, error=error)
+    server.responder = lambda api, request: Reply(body=body)
+
+    response = client.responses.create(model="gpt-4.1", input="Tell me")
+
+    span = telemetry.only_llm_span()
+    assert response.status == "failed"
+    assert span.attributes["error.type"] == "rate_limit_exceeded"
+
+
+def test_error_event_in_a_responses_stream_gives_its_code(client, telemetry, server):
+    error = {"type": "error", "code": "ERR_SERVER", "message": "boom", "param": None}
+    events = response_events(error, *TEXT_STREAMED)
+    server.responder = lambda api, body: Reply(events=events)
+
+    with client.responses.stream(model="gpt-4.1", input="Tell me") as stream:
+        kinds = [event.type for event in stream]
+
+    span = telemetry.only_llm_span()
+    assert kinds[-1] == "error"
+    assert span.attributes["error.type"] == "ERR_SERVER"
+    assert "ai.capture.stream_abandoned" not in span.attributes
+
+
+def test_legacy_completion_is_a_text_completion_span(client, telemetry, server):
+    server.responder = lambda api, body: Reply(text=" Paris.", finish_reason="length")
+
+    result = client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt="The capital of France is", max_tokens=3, n=1
+    )
+
+    span = telemetry.only_llm_span()
+    assert result.choices[0].text == " Paris."
+    assert span.name == "text_completion gpt-3.5-turbo-instruct"
+    assert span.attributes["gen_ai.operation.name"] == "text_completion"
+    assert span.attributes["gen_ai.request.max_tokens"] == 3
+    assert span.attributes["gen_ai.request.stream"] is False
+    assert "gen_ai.request.choice.count" not in span.attributes
+    assert span.attributes["gen_ai.response.id"] == result.id
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("length",)
+    assert span.attributes["gen_ai.usage.input_tokens"] == result.usage.prompt_tokens
+    assert "truncated" in span.attributes["ai.quality.flags"]
+    (interaction,) = telemetry.interactions
+    assert interaction.last_user_text == "The capital of France is"
+    assert interaction.output_text == " Paris."
+
+
+async def test_streamed_legacy_completion(async_client, telemetry, server):
+    server.responder = lambda api, body: Reply(text="one two three", include_usage=True)
+
+    stream = await async_client.completions.create(
+        model="gpt-3.5-turbo-instruct",
+        prompt=["Count to three:"],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    text = "".join([c.choices[0].text async for c in stream if c.choices])
+
+    span = telemetry.only_llm_span()
+    assert text == "one two three"
+    assert span.attributes["gen_ai.request.stream"] is True
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert span.attributes["gen_ai.usage.output_tokens"] == 3
+    assert span.attributes["gen_ai.response.time_to_first_chunk"] > 0
+    assert telemetry.interactions[0].output_text == text

@@ -124,3 +124,11 @@ def test_an_over_long_line_split_across_chunks_drops_its_whole_event():
     events = [event for chunk in chunks for event in decoder.feed(chunk)]
     assert events == [(None, "ok")]
     assert decoder.dropped_bytes >= 56
+
+
+def test_one_leading_byte_order_mark_is_skipped_wherever_the_chunks_are_cut():
+    stream = b"\xef\xbb\xbfdata: a\n\n\xef\xbb\xbfdata: b\n\n"
+    for cut in range(len(stream) + 1):
+        decoder = SSEDecoder()
+        events = [*decoder.feed(stream[:cut]), *decoder.feed(stream[cut:])]
+        assert events == [(None, "a")], cut

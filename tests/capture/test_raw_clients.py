@@ -161,18 +161,23 @@ def test_response_over_the_size_limit_is_counted_not_kept(server, telemetry):
     assert span.attributes["ai.capture.dropped_bytes"] == len(response.content) - 64
 
 
-def test_streamed_text_over_the_limit_is_truncated_and_counted(server, telemetry):
+def test_stream_past_the_size_limit_is_counted_not_parsed(server, telemetry):
     from ai_incidents import configure
 
-    configure(capture_max_body_bytes=200)
-    server.responder = lambda api, body: Reply(text="word " * 100)
+    configure(capture_max_body_bytes=2000)
+    server.responder = lambda api, body: Reply(text="word " * 400, include_usage=True)
     with httpx.Client(base_url=server.url) as client:
         with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
-            response.read()
+            raw = response.read()
 
     span = telemetry.only_llm_span()
-    assert len(telemetry.interactions[0].output_text) == 200
-    assert span.attributes["ai.capture.dropped_bytes"] == 300
+    text = telemetry.interactions[0].output_text
+    assert span.attributes["ai.capture.dropped_bytes"] == len(raw) - 2000
+    assert span.attributes["ai.capture.error"] == "response_body_too_large"
+    assert "gen_ai.usage.output_tokens" not in span.attributes  # sent last, past the limit
+    assert "ai.capture.stream_abandoned" not in span.attributes
+    assert 0 < len(text) < 2000
+    assert ("word " * 400).startswith(text)
 
 
 def test_requests_that_are_not_llm_calls_are_left_alone(server, telemetry):
@@ -295,3 +300,279 @@ def test_unparseable_body_is_unknown_not_a_bad_answer(server, telemetry):
     span = telemetry.only_llm_span()
     assert span.attributes["ai.capture.error"] == "malformed_response_body"
     assert "ai.quality.score" not in span.attributes
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_time_to_first_chunk_is_only_for_streamed_responses(module, server, telemetry):
+    with module.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body()) as response:
+            response.read()
+
+    span = telemetry.only_llm_span()
+    assert span.attributes["gen_ai.request.stream"] is False
+    assert "gen_ai.response.time_to_first_chunk" not in span.attributes
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_body_without_content_type_is_told_by_the_request_and_its_first_bytes(
+    stream, server, telemetry
+):
+    server.responder = lambda api, body: Reply(text="plain", headers={"content-type": None})
+    with httpx2.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(stream)) as response:
+            response.read()
+
+    span = telemetry.only_llm_span()
+    assert "content-type" not in response.headers
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert ("gen_ai.response.time_to_first_chunk" in span.attributes) is stream
+    assert telemetry.interactions[0].output_text == "plain"
+
+
+def test_json_error_body_to_a_stream_request_is_read_as_json(server, telemetry):
+    server.responder = lambda api, body: Reply(
+        status=400,
+        body={"error": {"type": "invalid_request_error", "message": "bad"}},
+        headers={"content-type": "text/event-stream"},
+    )
+    with httpx.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            response.read()
+
+    assert telemetry.only_llm_span().attributes["error.type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("cut", [1, 3, 4])
+async def test_byte_order_mark_before_the_first_event_is_skipped(cut, server, telemetry):
+    def chunk(**fields) -> bytes:
+        return b"data: " + json.dumps({"id": "chatcmpl-bom", "model": "m", **fields}).encode()
+
+    first = b"\xef\xbb\xbf" + chunk(choices=[{"index": 0, "delta": {"content": "after "}}])
+    server.responder = lambda api, body: Reply(
+        events=[
+            first[:cut],
+            first[cut:] + b"\n\n",
+            chunk(choices=[{"index": 0, "delta": {"content": "a BOM"}}]) + b"\n\n",
+            b"data: [DONE]\n\n",
+        ]
+    )
+    async with httpx2.AsyncClient(base_url=server.url) as client:
+        async with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            await response.aread()
+
+    assert telemetry.interactions[0].output_text == "after a BOM"
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def test_deeply_nested_json_is_malformed_not_a_failure_of_capture(server, telemetry, caplog):
+    server.responder = lambda api, body: Reply(body=b'{"id": "deep", "choices": ' + DEEP + b"}")
+    with httpx.Client(base_url=server.url) as client:
+        response = client.post("/v1/chat/completions", json=chat_body())
+        client.post("/v1/chat/completions", content=b'{"messages": ' + DEEP + b"}")
+
+    span = telemetry.only_llm_span()
+    assert response.content.endswith(b"]]}")
+    assert span.attributes["ai.capture.error"] == "malformed_response_body"
+    assert telemetry.metric_points("gen_ai.client.operation.duration")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_deeply_nested_event_is_skipped_and_the_stream_read_on(server, telemetry):
+    def chunk(content: str) -> dict:
+        return {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": content}}]}
+
+    events = [chunk("before "), b"data: " + DEEP + b"\n\n", chunk("after"), b"data: [DONE]\n\n"]
+    server.responder = lambda api, body: Reply(events=events)
+    with httpx.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            response.read()
+
+    span = telemetry.only_llm_span()
+    assert "ai.capture.error" not in span.attributes
+    assert telemetry.interactions[0].output_text == "before after"
+
+
+def test_attributes_from_the_body_are_exportable_over_otlp(server, telemetry, caplog):
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    huge = 2**70
+    completion = {
+        "id": "chatcmpl-\udfff",
+        "model": "gpt-\ud800",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
+                     "finish_reason": "stop\ud800"}],
+        "usage": {"prompt_tokens": huge, "completion_tokens": 5},
+    }  # fmt: skip
+    failure = {"error": {"type": "rate_\udc00limit", "message": "slow down"}}
+    replies = iter([Reply(body=completion), Reply(status=429, body=failure)])
+    server.responder = lambda api, body: next(replies)
+    request = b'{"model": "m\\ud800", "max_tokens": %d, "messages": []}' % huge
+    with httpx.Client(base_url=server.url) as client:
+        client.post("/v1/chat/completions", content=request)
+        client.post("/v1/chat/completions", json=chat_body())
+
+    ok, failed = telemetry.llm_spans()
+    encoded = encode_spans([ok, failed]).SerializeToString()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert b"gpt-\\ud800" in encoded
+    assert ok.name == "chat m\\ud800"
+    assert ok.attributes["gen_ai.response.id"] == "chatcmpl-\\udfff"
+    assert ok.attributes["gen_ai.response.finish_reasons"] == ("stop\\ud800",)
+    assert ok.attributes["gen_ai.usage.output_tokens"] == 5
+    assert "gen_ai.usage.input_tokens" not in ok.attributes
+    assert "gen_ai.request.max_tokens" not in ok.attributes
+    assert failed.attributes["error.type"] == "rate_\\udc00limit"
+    assert telemetry.metric_points("gen_ai.client.token.usage")
+
+
+SCRIPT_SETUP = """
+import gc, os, time
+import httpx
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from ai_incidents import AIIncidentsInstrumentor
+from ai_incidents.testing import ProviderServer
+
+provider = TracerProvider()
+exported = InMemorySpanExporter()
+provider.add_span_processor(SimpleSpanProcessor(exported))
+provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+AIIncidentsInstrumentor().instrument(tracer_provider=provider)
+server = ProviderServer().start()
+body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+
+def open_stream(client):
+    request = client.build_request("POST", "/v1/chat/completions", json=body)
+    response = client.send(request, stream=True)
+    next(response.iter_raw())
+    return response
+
+def spans_within(count, seconds=10):
+    deadline = time.monotonic() + seconds
+    while len(exported.get_finished_spans()) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return len(exported.get_finished_spans())
+"""
+
+
+def run_script(code: str):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT_SETUP + code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_stream_still_open_at_exit_is_exported():
+    done = run_script(
+        """
+response = open_stream(httpx.Client(base_url=server.url))
+print("read one chunk", flush=True)
+"""
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "read one chunk" in done.stdout
+    assert '"name": "chat m"' in done.stdout
+    assert '"ai.capture.stream_abandoned": true' in done.stdout
+    assert done.stderr == ""
+
+
+def test_stream_dropped_in_a_forked_child_is_finished_there():
+    done = run_script(
+        """
+open_stream(httpx.Client(base_url=server.url)).stream = None
+gc.collect()
+assert spans_within(1) == 1
+pid = os.fork()
+if pid == 0:
+    open_stream(httpx.Client(base_url=server.url)).stream = None
+    gc.collect()
+    os._exit(0 if spans_within(2) == 2 else 1)
+_, status = os.waitpid(pid, 0)
+print("child exit", os.waitstatus_to_exitcode(status), flush=True)
+"""
+    )
+
+    assert "child exit 0" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd"])
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_brotli_and_zstd_streams_are_decoded_for_capture(module, encoding, server, telemetry):
+    server.responder = lambda api, body: Reply(
+        text="a squeezed answer", stream_encoding=encoding, include_usage=True
+    )
+    with module.Client(base_url=server.url) as client:
+        with client.stream("POST", "/v1/chat/completions", json=chat_body(True)) as response:
+            raw = b"".join(response.iter_raw())
+
+    span = telemetry.only_llm_span()
+    assert response.headers["content-encoding"] == encoding
+    assert not raw.startswith(b"data:")
+    assert "ai.capture.error" not in span.attributes
+    assert span.attributes["gen_ai.usage.output_tokens"] == 3
+    assert telemetry.interactions[0].output_text == "a squeezed answer"
+
+
+def test_brotli_json_body_is_decoded_for_capture(server, telemetry):
+    import brotli
+    import openai
+
+    answer = {"role": "assistant", "content": "brotli says hi"}
+    choice = {"index": 0, "finish_reason": "stop", "message": answer}
+    completion = {"id": "c-br", "model": "m", "object": "chat.completion", "choices": [choice]}
+    server.responder = lambda api, body: Reply(
+        body=brotli.compress(json.dumps(completion).encode()), headers={"content-encoding": "br"}
+    )
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=0) as client:
+        result = client.chat.completions.create(model="m", messages=CHAT["messages"])
+
+    assert result.choices[0].message.content == "brotli says hi"
+    assert telemetry.interactions[0].output_text == "brotli says hi"
+
+
+def redirect_once(server, location: str) -> None:
+    """The server answers the first request with a 307 to ``location``, the next normally."""
+    moved = Reply(status=307, body=b"", headers={"location": location, "content-type": None})
+    replies = iter([moved])
+    server.responder = lambda api, body: next(replies, Reply(text="after the redirect"))
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_after_a_redirect_the_server_is_the_one_that_answered(module, server, telemetry):
+    port = int(server.url.rsplit(":", 1)[1])
+    redirect_once(server, f"http://localhost:{port}/v1/chat/completions")
+    with module.Client(base_url=server.url, follow_redirects=True) as client:
+        response = client.post("/v1/chat/completions", json=chat_body())
+
+    span = telemetry.only_llm_span()
+    assert [r.status_code for r in response.history] == [307]
+    assert span.attributes["server.address"] == "localhost"
+    assert span.attributes["server.port"] == port
+    assert telemetry.interactions[0].output_text == "after the redirect"
+    durations = telemetry.metric_points("gen_ai.client.operation.duration")
+    assert any(p.attributes["server.address"] == "localhost" for p in durations)
+
+
+def test_unfollowed_redirect_is_no_answer_and_no_capture_error(server, telemetry):
+    redirect_once(server, "https://elsewhere.example/v1/chat/completions")
+    with httpx.Client(base_url=server.url) as client:
+        response = client.post("/v1/chat/completions", json=chat_body())
+
+    span = telemetry.only_llm_span()
+    assert response.status_code == 307
+    assert span.attributes["error.type"] == "307"
+    assert "ai.capture.error" not in span.attributes
+    assert "ai.quality.score" not in span.attributes
+    assert telemetry.interactions[0].response_unread

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -15,79 +13,19 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from ai_incidents import semconv
-from ai_incidents.capture import content
+from ai_incidents.capture import _exportable, content
 from ai_incidents.capture._telemetry import Telemetry
+from ai_incidents.capture.body import ResponseBody
 from ai_incidents.capture.endpoints import EndpointMatch
 from ai_incidents.capture.feedback import responses
 from ai_incidents.capture.interaction import Interaction
-from ai_incidents.capture.sse import SSEDecoder
-from ai_incidents.capture.wire import StreamAccumulator, provider_error_type
 from ai_incidents.config import Settings
 
 _logger = logging.getLogger(__name__)
+_STREAMABLE = frozenset({semconv.OPERATION_CHAT, semconv.OPERATION_TEXT_COMPLETION})
 
 InteractionListener = Callable[[Interaction, Span], None]
 """Called with each finished interaction while its span is still open (evaluators)."""
-
-
-class _Body:
-    """The response body as it streams through: decoded, then parsed as SSE or buffered JSON."""
-
-    def __init__(self, call: LLMCall, content_type: str, content_encoding: str) -> None:
-        self.call = call
-        self.limit = call.settings.capture_max_body_bytes
-        self.dropped_bytes = 0
-        self.complete = False
-        self.error: str | None = None
-        self._decompressor: Any = None
-        if content_encoding in ("gzip", "x-gzip", "deflate"):
-            self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | 32)
-        elif content_encoding not in ("", "identity"):
-            self.error = "unsupported_content_encoding"
-        self._sse: SSEDecoder | None = None
-        self._accumulator: StreamAccumulator | None = None
-        self._buffer = bytearray()
-        if "text/event-stream" in content_type:
-            self._sse = SSEDecoder(max_event_bytes=self.limit)
-            self._accumulator = call.match.wire_format.stream_accumulator(
-                call.interaction, self.limit
-            )
-
-    def feed(self, chunk: bytes) -> None:
-        if self.error is not None:
-            return
-        if self._decompressor is not None:
-            chunk = self._decompressor.decompress(chunk)
-        if self._sse is not None and self._accumulator is not None:
-            for event, data in self._sse.feed(chunk):
-                self._accumulator.on_event(event, _json_or_text(data))
-            return
-        room = self.limit - len(self._buffer)
-        if len(chunk) > room:
-            self.dropped_bytes += len(chunk) - max(room, 0)
-            chunk = chunk[: max(room, 0)]
-        self._buffer += chunk
-
-    def finish(self) -> None:
-        """Fold what was received into the interaction."""
-        if self.error is not None:
-            return
-        if self._accumulator is not None and self._sse is not None:
-            self._accumulator.finish()
-            self.complete = self.complete or self._accumulator.complete
-            self.dropped_bytes += self._sse.dropped_bytes + self._accumulator.dropped_chars
-            return
-        if self.dropped_bytes:
-            self.error = "response_body_too_large"
-            return
-        self.call.take_json_body(bytes(self._buffer))
-
-
-def _json_or_text(data: str) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        return data
 
 
 class LLMCall:
@@ -112,8 +50,9 @@ class LLMCall:
         self._listeners = listeners
         self._lock = threading.Lock()
         self._finished = False
-        self._body: _Body | None = None
+        self._body: ResponseBody | None = None
         self._chunks = 0
+        self._first_chunk_s: float | None = None
         self._last_chunk_ns: int | None = None
         self._started = time.perf_counter()
         self._server_address = server_address
@@ -148,12 +87,12 @@ class LLMCall:
             attributes[semconv.ENDUSER_ID] = interaction.end_user
         if interaction.session:
             attributes[semconv.SESSION_ID] = interaction.session
-        if interaction.operation == semconv.OPERATION_CHAT:
+        if interaction.operation in _STREAMABLE:
             attributes[semconv.GEN_AI_REQUEST_STREAM] = interaction.stream
         attributes.update(interaction.request_params)
         if interaction.capture_error:
             attributes[semconv.AI_CAPTURE_ERROR] = interaction.capture_error
-        return attributes
+        return _exportable.attributes(attributes)
 
     def activated(self) -> AbstractContextManager[Span]:
         """Make the GenAI span current while the request is sent (HTTP spans nest under it)."""
@@ -161,39 +100,36 @@ class LLMCall:
             self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
         )
 
+    def answered_by(self, server_address: str, server_port: int | None) -> None:
+        """The request was redirected: the server that answered is this one."""
+        self._server_address, self._server_port = server_address, server_port
+        self.span.set_attribute(semconv.SERVER_ADDRESS, server_address)
+        if server_port is not None:
+            self.span.set_attribute(semconv.SERVER_PORT, server_port)
+
     def on_response(self, response: Any) -> bool:
         """Take the response ``send`` returned; True if its body is still to be streamed."""
         self.interaction.http_status = response.status_code
         headers = response.headers
         content_type = headers.get("content-type", "").lower()
         if response.is_stream_consumed:
-            body = _Body(self, content_type, content_encoding="")  # already decoded
-            body.feed(response.content)
-            body.complete = True
-            self._body = body
+            self._body = self._response_body(content_type, "")  # already decoded
+            self._body.feed(response.content)
+            self._body.complete = True
             self.finish()
             return False
         encoding = headers.get("content-encoding", "").strip().lower()
-        self._body = _Body(self, content_type, encoding)
+        self._body = self._response_body(content_type, encoding)
         return True
 
-    def take_json_body(self, raw: bytes) -> None:
-        """Parse a complete JSON response body (at most the size limit) into the interaction."""
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            if self.interaction.http_status is not None and self.interaction.http_status < 400:
-                self._capture_error("malformed_response_body")
-                self.interaction.response_unread = True
-            return
-        if not isinstance(body, Mapping):
-            self._capture_error("malformed_response_body")
-            self.interaction.response_unread = True
-            return
-        if self.interaction.http_status is not None and self.interaction.http_status >= 400:
-            self.interaction.error_type = provider_error_type(body)
-            return
-        self.match.wire_format.parse_response(body, self.interaction)
+    def _response_body(self, content_type: str, content_encoding: str) -> ResponseBody:
+        return ResponseBody(
+            self.interaction,
+            self.match.wire_format,
+            self.settings.capture_max_body_bytes,
+            content_type,
+            content_encoding,
+        )
 
     def feed(self, chunk: bytes) -> None:
         """A chunk of the streamed body passed to the app; never raises."""
@@ -201,7 +137,7 @@ class LLMCall:
             self._chunks += 1
             self._last_chunk_ns = time.time_ns()
             if self._chunks == 1:
-                self.interaction.time_to_first_chunk_s = time.perf_counter() - self._started
+                self._first_chunk_s = time.perf_counter() - self._started
             if self._body is not None:
                 self._body.feed(chunk)
         except Exception:
@@ -247,17 +183,23 @@ class LLMCall:
         body = self._body
         if body is not None:
             body.finish()
-            ok = interaction.http_status is None or interaction.http_status < 400
+            if body.streamed:
+                interaction.time_to_first_chunk_s = self._first_chunk_s
+            ok = interaction.http_status is None or interaction.http_status < 300
             interaction.stream_abandoned = (
                 abandoned and ok and not body.complete and body.error is None
             )
             if body.error:
                 self._capture_error(body.error)
                 interaction.response_unread = True
+            elif body.truncated:
+                self._capture_error("response_body_too_large")
             if body.dropped_bytes:
                 self.span.set_attribute(semconv.AI_CAPTURE_DROPPED_BYTES, body.dropped_bytes)
         status = interaction.http_status
-        if interaction.error_type is None and status is not None and status >= 400:
+        if status is not None and 300 <= status < 400:
+            interaction.response_unread = True  # a redirect the client did not follow
+        if interaction.error_type is None and status is not None and status >= 300:
             interaction.error_type = str(status)
         self._set_response_attributes()
         if self.settings.capture_content.on_span:
@@ -289,10 +231,9 @@ class LLMCall:
             semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: i.time_to_first_chunk_s,
             semconv.AI_CAPTURE_CHUNKS: self._chunks or None,
             semconv.ERROR_TYPE: i.error_type,
+            semconv.GEN_AI_RESPONSE_FINISH_REASONS: i.finish_reasons,
         }
-        span.set_attributes({k: v for k, v in values.items() if v is not None})
-        if i.finish_reasons:
-            span.set_attribute(semconv.GEN_AI_RESPONSE_FINISH_REASONS, i.finish_reasons)
+        span.set_attributes(_exportable.attributes(values))
         if i.stream_abandoned:
             span.set_attribute(semconv.AI_CAPTURE_STREAM_ABANDONED, True)
         if i.retrieval is not None:
@@ -312,9 +253,10 @@ class LLMCall:
         attributes = self._call_attributes()
         if i.response_model:
             attributes[semconv.GEN_AI_RESPONSE_MODEL] = i.response_model
+        attributes = _exportable.attributes(attributes)
         duration_attributes = dict(attributes)
         if i.error_type:
-            duration_attributes[semconv.ERROR_TYPE] = i.error_type
+            duration_attributes[semconv.ERROR_TYPE] = _exportable.text(i.error_type)
         context = trace.set_span_in_context(self.span)
         self.telemetry.operation_duration.record(i.duration_s or 0.0, duration_attributes, context)
         if i.time_to_first_chunk_s is not None and i.stream:
@@ -328,5 +270,5 @@ class LLMCall:
 
 def _span_name(interaction: Interaction) -> str:
     if interaction.request_model:
-        return f"{interaction.operation} {interaction.request_model}"
+        return _exportable.text(f"{interaction.operation} {interaction.request_model}")
     return interaction.operation

@@ -9,6 +9,7 @@ from opentelemetry import _logs, trace
 from opentelemetry.trace import Span
 
 from ai_incidents import semconv
+from ai_incidents.capture import _exportable
 from ai_incidents.capture.interaction import Interaction, Message
 
 
@@ -58,12 +59,11 @@ def emit_event(logger: _logs.Logger, interaction: Interaction, span: Span) -> No
     attributes: dict[str, Any] = {
         semconv.GEN_AI_OPERATION_NAME: interaction.operation,
         semconv.GEN_AI_PROVIDER_NAME: interaction.provider,
+        semconv.GEN_AI_REQUEST_MODEL: interaction.request_model,
         **content_attributes(interaction),
     }
-    if interaction.request_model:
-        attributes[semconv.GEN_AI_REQUEST_MODEL] = interaction.request_model
     logger.emit(
         event_name=semconv.GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS,
-        attributes=attributes,
+        attributes=_exportable.attributes(attributes),
         context=trace.set_span_in_context(span),
     )

@@ -12,6 +12,7 @@ from typing import Any
 from ai_incidents.capture.wire import (
     ANTHROPIC_MESSAGES,
     OPENAI_CHAT,
+    OPENAI_COMPLETIONS,
     OPENAI_EMBEDDINGS,
     OPENAI_RESPONSES,
     WIRE_FORMATS,
@@ -63,6 +64,7 @@ class EndpointMatch:
 
 _DEFAULT_RULES = (
     EndpointRule("/chat/completions", OPENAI_CHAT),
+    EndpointRule("/completions", OPENAI_COMPLETIONS),  # after chat, whose path ends the same
     EndpointRule("/responses", OPENAI_RESPONSES),
     EndpointRule("/embeddings", OPENAI_EMBEDDINGS),
     EndpointRule("/v1/messages", ANTHROPIC_MESSAGES),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 from collections.abc import Collection, Mapping
 from types import ModuleType
@@ -13,7 +12,7 @@ import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 
-from ai_incidents.capture import listeners
+from ai_incidents.capture import _json, listeners
 from ai_incidents.capture._telemetry import Telemetry, get_telemetry, set_telemetry
 from ai_incidents.capture.call import LLMCall
 from ai_incidents.capture.context import current_end_user, current_feature, current_retrieval
@@ -111,11 +110,12 @@ def _start_call(request: Any) -> LLMCall | None:
         )
         if body is not None:
             match.wire_format.parse_request(body, interaction)
+        server_address, server_port = _server(url)
         return LLMCall(
             match=match,
             interaction=interaction,
-            server_address=host,
-            server_port=url.port or _DEFAULT_PORTS.get(url.scheme),
+            server_address=server_address,
+            server_port=server_port,
             telemetry=telemetry,
             settings=settings,
             listeners=listeners.registered(),
@@ -123,6 +123,11 @@ def _start_call(request: Any) -> LLMCall | None:
     except Exception:
         _logger.exception("ai-incidents could not start capturing an LLM call")
         return None
+
+
+def _server(url: Any) -> tuple[str, int | None]:
+    """``server.address`` and ``server.port`` of a URL."""
+    return url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
 
 
 def _request_json(request: Any, limit: int) -> tuple[Mapping[str, Any] | None, str | None]:
@@ -134,7 +139,7 @@ def _request_json(request: Any, limit: int) -> tuple[Mapping[str, Any] | None, s
     if len(raw) > limit:
         return None, "request_body_too_large"
     try:
-        body = json.loads(raw)
+        body = _json.loads(raw)
     except ValueError:
         return None, None
     return (body, None) if isinstance(body, Mapping) else (None, None)
@@ -142,6 +147,8 @@ def _request_json(request: Any, limit: int) -> tuple[Mapping[str, Any] | None, s
 
 def _take_response(call: LLMCall, response: Any, tee_type: type) -> None:
     try:
+        if response.history:
+            call.answered_by(*_server(response.url))
         if call.on_response(response):
             response.stream = tee_type(response.stream, call)
     except Exception:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+_BOM = b"\xef\xbb\xbf"
+
 
 class SSEDecoder:
     """Turns chunks of bytes, cut anywhere, into ``(event, data)`` pairs.
 
-    Lines end with LF, CR LF or CR; ``data:`` lines of one event are joined with LF; an event
-    ends at a blank line. An event whose data would exceed ``max_event_bytes`` is skipped and
-    its size counted in ``dropped_bytes``; an unterminated event at the end is discarded.
+    One byte-order mark at the start is skipped. Lines end with LF, CR LF or CR; ``data:``
+    lines of one event are joined with LF; an event ends at a blank line. An event whose data
+    would exceed ``max_event_bytes`` is skipped and its size counted in ``dropped_bytes``; an
+    unterminated event at the end is discarded.
 
     >>> decoder = SSEDecoder()
     >>> list(decoder.feed(b'event: ping\\ndata: {"a"'))
@@ -29,6 +32,7 @@ class SSEDecoder:
         self._oversized = False
         self._after_cr = False
         self._skipping_line = False
+        self._at_start = True
 
     def feed(self, chunk: bytes) -> Iterator[tuple[str | None, str]]:
         """Decode ``chunk``; yield each event it completes."""
@@ -38,8 +42,14 @@ class SSEDecoder:
             chunk = chunk[1:]
         self._after_cr = False
         self._pending += chunk
-        start = 0
         pending = self._pending
+        if self._at_start:
+            if _BOM.startswith(pending):
+                return  # a byte-order mark, or the start of one, so far
+            self._at_start = False
+            if pending.startswith(_BOM):
+                del pending[: len(_BOM)]
+        start = 0
         while True:
             end = _line_end(pending, start)
             if end < 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import queue
 import threading
 import weakref
@@ -22,8 +23,11 @@ from ai_incidents.capture.call import LLMCall
 # evaluators and span processors, which must not run inside a collection (locks held by the
 # interrupted code could deadlock them). ``SimpleQueue.put`` is safe to call there.
 _abandoned: queue.SimpleQueue[LLMCall] = queue.SimpleQueue()
-_finisher_lock = threading.Lock()
-_finisher: threading.Thread | None = None
+_lock = threading.Lock()
+_finisher_pid: int | None = None
+"""The process whose finisher thread runs: a forked child starts its own."""
+_open_streams: weakref.WeakSet[Any] = weakref.WeakSet()
+_exiting = False
 
 
 def _finish_abandoned() -> None:
@@ -31,27 +35,42 @@ def _finish_abandoned() -> None:
         _abandoned.get().finish(True)
 
 
-@atexit.register
-def _drain_at_exit() -> None:
-    """At exit, finish what is still queued (before the SDK's own exit hook flushes)."""
+def _finish_at_exit() -> None:
+    """At exit, finish what is queued and every stream still open, on this thread (no thread
+    can start now), before the SDK's own exit hook, registered earlier, shuts it down."""
+    global _exiting
+    _exiting = True
     while True:
         try:
             _abandoned.get_nowait().finish(True)
         except queue.Empty:
-            return
+            break
+    for stream in list(_open_streams):
+        stream._call.finish(True)
+
+
+def _track(stream: Any, call: LLMCall) -> None:
+    """Finish ``call`` when ``stream`` is collected unread, or at exit if it is still open."""
+    global _finisher_pid
+    weakref.finalize(stream, _on_collected, call).atexit = False
+    _open_streams.add(stream)
+    if _finisher_pid != os.getpid():
+        with _lock:
+            if _finisher_pid != os.getpid():
+                if _finisher_pid is None:
+                    atexit.register(_finish_at_exit)
+                threading.Thread(
+                    target=_finish_abandoned, name="ai-incidents-abandoned", daemon=True
+                ).start()
+                _finisher_pid = os.getpid()
 
 
 def _on_collected(call: LLMCall) -> None:
     """``weakref.finalize`` callback: hand the call to the finisher thread."""
-    global _finisher
-    _abandoned.put(call)
-    if _finisher is None:
-        with _finisher_lock:
-            if _finisher is None:
-                _finisher = threading.Thread(
-                    target=_finish_abandoned, name="ai-incidents-abandoned", daemon=True
-                )
-                _finisher.start()
+    if _exiting:
+        call.finish(True)
+    else:
+        _abandoned.put(call)
 
 
 @functools.cache
@@ -62,7 +81,7 @@ def tee_stream_types(module: ModuleType) -> tuple[type, type]:
         def __init__(self, inner: Any, call: LLMCall) -> None:
             self._inner = inner
             self._call = call
-            weakref.finalize(self, _on_collected, call)
+            _track(self, call)
 
         def __iter__(self) -> Any:
             call = self._call
@@ -87,7 +106,7 @@ def tee_stream_types(module: ModuleType) -> tuple[type, type]:
         def __init__(self, inner: Any, call: LLMCall) -> None:
             self._inner = inner
             self._call = call
-            weakref.finalize(self, _on_collected, call)
+            _track(self, call)
 
         async def __aiter__(self) -> Any:
             call = self._call

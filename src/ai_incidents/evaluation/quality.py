@@ -20,6 +20,8 @@ from ai_incidents.evaluation.text import (
     words,
 )
 
+_ANSWERS = frozenset({semconv.OPERATION_CHAT, semconv.OPERATION_TEXT_COMPLETION})
+"""Operations whose response is an answer, which can be empty or cut short."""
 _TRUNCATION_REASONS = frozenset({"length", "max_tokens", "max_output_tokens"})
 # Matched against lower-cased text: an IGNORECASE pattern is three times slower.
 _REFUSAL = re.compile(
@@ -49,7 +51,7 @@ class EmptyAnswerEvaluator:
     reads = ("output",)
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
-        if interaction.operation != semconv.OPERATION_CHAT or interaction.error_type:
+        if interaction.operation not in _ANSWERS or interaction.error_type:
             return None
         if interaction.output_text.strip():
             return _result(self.name, 1.0, None, "")
@@ -61,7 +63,7 @@ class TruncationEvaluator:
     reads = ("output", "metadata")
 
     def evaluate(self, interaction: Interaction) -> EvaluationResult | None:
-        if interaction.operation != semconv.OPERATION_CHAT or interaction.error_type:
+        if interaction.operation not in _ANSWERS or interaction.error_type:
             return None
         reasons = set(interaction.finish_reasons)
         if reasons & _TRUNCATION_REASONS or interaction.stream_abandoned:

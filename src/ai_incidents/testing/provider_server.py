@@ -51,6 +51,14 @@ class Reply:
     any other value is sent as the header with the events left as they are."""
     response_id: str | None = None
     """Fixed response id; by default each response gets a fresh one."""
+    body: Any = None
+    """Sent instead of the body made from the other fields, with ``status``: JSON-encoded, or
+    as they are if bytes."""
+    events: list[Any] | None = None
+    """Sent as the stream instead of the events made from the other fields: a mapping as its
+    ``data:`` line, an ``(event, mapping)`` pair with an ``event:`` line too, bytes as they are."""
+    headers: dict[str, str | None] = dataclasses.field(default_factory=dict)
+    """Response headers to add or replace; ``None`` leaves a header out (``content-type``)."""
 
 
 Responder = Callable[[str, dict[str, Any]], Reply]
@@ -87,7 +95,7 @@ class _Handler(QuietHandler):
         raw = self.rfile.read(length)
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             self._send_json(400, {"error": {"type": "invalid_request_error", "message": "bad"}})
             return
         api = _api_for(self.path)
@@ -98,41 +106,54 @@ class _Handler(QuietHandler):
         provider.requests.append((api, body))
         reply = provider.responder(api, body)
         model = reply.model or body.get("model") or _deployment(self.path) or "local-model"
-        if reply.status >= 400:
+        if reply.body is not None:
+            self._send_json(reply.status, reply.body, reply)
+        elif reply.status >= 400:
             self._send_json(reply.status, _error_body(api, reply))
-            return
-        if api == "embeddings":
+        elif reply.events is not None:
+            self._send_stream(map(_event, reply.events), reply)
+        elif api == "embeddings":
             self._send_json(200, _embeddings_body(body, model), reply)
         elif body.get("stream"):
-            self._send_stream(api, body, reply, model)
+            self._send_stream(_stream_events(api, body, reply, model), reply)
         else:
             self._send_json(200, _completion_body(api, body, reply, model), reply)
 
-    def _send_json(self, status: int, payload: dict[str, Any], reply: Reply | None = None) -> None:
-        data = b'{"id": "broken' if reply and reply.malformed else json.dumps(payload).encode()
-        headers = {"content-type": "application/json"}
+    def _send_json(self, status: int, payload: Any, reply: Reply | None = None) -> None:
+        if reply and reply.malformed:
+            data = b'{"id": "broken'
+        else:
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers: dict[str, str | None] = {"content-type": "application/json"}
         if reply is not None and reply.gzip:
-            import gzip
-
-            data = gzip.compress(data)
+            encoder = _Encoder("gzip")
+            data = encoder.encode(data) + encoder.finish()
             headers["content-encoding"] = "gzip"
         self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
+        self._send_headers({**headers, **(reply.headers if reply else {})})
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_stream(self, api: str, body: dict[str, Any], reply: Reply, model: str) -> None:
+    def _send_headers(self, headers: dict[str, str | None]) -> None:
+        for name, value in headers.items():
+            if value is not None:
+                self.send_header(name, value)
+
+    def _send_stream(self, events: Iterator[bytes], reply: Reply) -> None:
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("transfer-encoding", "chunked")
-        encode = _stream_encoder(reply.stream_encoding)
-        if reply.stream_encoding:
-            self.send_header("content-encoding", reply.stream_encoding)
+        encoder = _Encoder(reply.stream_encoding)
+        self._send_headers(
+            {
+                "content-type": "text/event-stream; charset=utf-8",
+                "cache-control": "no-cache",
+                "transfer-encoding": "chunked",
+                "content-encoding": reply.stream_encoding,
+                **reply.headers,
+            }
+        )
         self.end_headers()
-        for index, event in enumerate(_stream_events(api, body, reply, model)):
+        for index, event in enumerate(events):
             if reply.cut_stream_after is not None and index > reply.cut_stream_after:
                 self.wfile.flush()
                 self.close_connection = True
@@ -140,7 +161,10 @@ class _Handler(QuietHandler):
                 return
             if reply.chunk_delay_s and index:
                 time.sleep(reply.chunk_delay_s)
-            self._write_chunk(encode(event))
+            self._write_chunk(encoder.encode(event))
+        ending = encoder.finish()
+        if ending:
+            self._write_chunk(ending)
         self._write_chunk(b"")
 
     def _write_chunk(self, data: bytes) -> None:
@@ -148,17 +172,44 @@ class _Handler(QuietHandler):
         self.wfile.flush()
 
 
-def _stream_encoder(encoding: str | None) -> Callable[[bytes], bytes]:
-    if encoding != "gzip":
-        return lambda data: data
-    compressor = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
-    return lambda data: compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+class _Encoder:
+    """A ``content-encoding`` applied piece by piece, each piece flushed so that it can be
+    decoded on arrival: ``gzip``, ``br`` (with ``brotli``), ``zstd`` (with ``zstandard``); any
+    other name leaves the bytes as they are (only the header claims it)."""
+
+    def __init__(self, encoding: str | None) -> None:
+        self._encode: Callable[[bytes], bytes] = lambda data: data
+        self._finish: Callable[[], bytes] = bytes
+        if encoding == "gzip":
+            gzip = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
+            self._encode = lambda data: gzip.compress(data) + gzip.flush(zlib.Z_SYNC_FLUSH)
+            self._finish = gzip.flush
+        elif encoding == "br":
+            import brotli
+
+            br = brotli.Compressor()
+            self._encode = lambda data: br.process(data) + br.flush()
+            self._finish = br.finish
+        elif encoding == "zstd":
+            import zstandard
+
+            zstd = zstandard.ZstdCompressor().compressobj()
+            block = zstandard.COMPRESSOBJ_FLUSH_BLOCK
+            self._encode = lambda data: zstd.compress(data) + zstd.flush(block)
+            self._finish = zstd.flush
+
+    def encode(self, data: bytes) -> bytes:
+        return self._encode(data)
+
+    def finish(self) -> bytes:
+        return self._finish()
 
 
 def _api_for(path: str) -> str | None:
     path = path.split("?", 1)[0].rstrip("/")
     for suffix, api in (
         ("/chat/completions", "chat"),
+        ("/completions", "completions"),
         ("/responses", "responses"),
         ("/embeddings", "embeddings"),
         ("/v1/messages", "messages"),
@@ -177,6 +228,9 @@ def _deployment(path: str) -> str | None:
 
 
 def _last_user_text(api: str, body: dict[str, Any]) -> str:
+    if api == "completions":
+        prompt = body.get("prompt")
+        return prompt if isinstance(prompt, str) else " ".join(prompt or ())
     if api == "responses":
         items = body.get("input")
         if isinstance(items, str):
@@ -215,19 +269,18 @@ def _anthropic_reason(reason: str) -> str:
 def _completion_body(api: str, body: dict[str, Any], reply: Reply, model: str) -> dict[str, Any]:
     rid = reply.response_id or next(_ids)
     usage_out = _output_tokens(reply)
-    if api == "chat":
+    if api in ("chat", "completions"):
+        chat = api == "chat"
+        if chat:
+            answer: dict[str, Any] = {"message": {"role": "assistant", "content": reply.text}}
+        else:
+            answer = {"text": reply.text, "logprobs": None}
         return {
-            "id": f"chatcmpl-{rid}",
-            "object": "chat.completion",
+            "id": f"{'chatcmpl' if chat else 'cmpl'}-{rid}",
+            "object": "chat.completion" if chat else "text_completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": reply.text},
-                    "finish_reason": reply.finish_reason,
-                }
-            ],
+            "choices": [{"index": 0, **answer, "finish_reason": reply.finish_reason}],
             "usage": {
                 "prompt_tokens": reply.input_tokens,
                 "completion_tokens": usage_out,
@@ -294,6 +347,15 @@ def _error_body(api: str, reply: Reply) -> dict[str, Any]:
     return {"type": "error", "error": error} if api == "messages" else {"error": error}
 
 
+def _event(item: Any) -> bytes:
+    """One item of ``Reply.events`` as it goes on the wire."""
+    if isinstance(item, bytes):
+        return item
+    if isinstance(item, tuple):
+        return _sse(item[1], item[0])
+    return _sse(item)
+
+
 def _sse(data: Any, event: str | None = None, malformed: bool = False) -> bytes:
     text = "{not json" if malformed else json.dumps(data)
     head = f"event: {event}\n" if event else ""
@@ -305,13 +367,18 @@ def _stream_events(api: str, body: dict[str, Any], reply: Reply, model: str) -> 
     pieces = _pieces(reply)
     out = _output_tokens(reply)
     bad = reply.malformed
-    if api == "chat":
-        base = {"id": f"chatcmpl-{rid}", "object": "chat.completion.chunk", "model": model}
-        yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+    if api in ("chat", "completions"):
+        chat = api == "chat"
+        kind = "chat.completion.chunk" if chat else "text_completion"
+        base = {"id": f"{'chatcmpl' if chat else 'cmpl'}-{rid}", "object": kind, "model": model}
+        if chat:
+            yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})
         for piece in pieces:
-            delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
-            yield _sse({**base, "choices": [delta]}, malformed=bad)
-        end = {"index": 0, "delta": {}, "finish_reason": reply.finish_reason}
+            part = {"delta": {"content": piece}} if chat else {"text": piece, "logprobs": None}
+            choice = {"index": 0, **part, "finish_reason": None}
+            yield _sse({**base, "choices": [choice]}, malformed=bad)
+        ending = {"delta": {}} if chat else {"text": "", "logprobs": None}
+        end = {"index": 0, **ending, "finish_reason": reply.finish_reason}
         yield _sse({**base, "choices": [end]})
         options = body.get("stream_options") or {}
         include = reply.include_usage

@@ -6,6 +6,7 @@ import abc
 from collections.abc import Mapping
 from typing import Any
 
+from ai_incidents.capture._exportable import fits_int64
 from ai_incidents.capture.interaction import Interaction, Message
 
 
@@ -62,13 +63,17 @@ class WireFormat(abc.ABC):
 
 
 def provider_error_type(body: Any) -> str | None:
-    """The provider's error type in an error body, such as ``rate_limit_error``."""
+    """The provider's error type in an error body, such as ``rate_limit_error``, else its
+    code (OpenAI-compatible hosts send a number, such as ``400``)."""
     error = body.get("error") if isinstance(body, Mapping) else None
     if isinstance(error, Mapping):
         for key in ("type", "code"):
             value = error.get(key)
             if isinstance(value, str) and value:
                 return value
+        code = as_int(error.get("code"))
+        if code is not None:
+            return str(code)
     return None
 
 
@@ -92,7 +97,10 @@ def text_of(content: Any) -> str:
 
 
 def as_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """An integer OTLP can carry (a count past 64 bits is no count)."""
+    if isinstance(value, int) and not isinstance(value, bool) and fits_int64(value):
+        return value
+    return None
 
 
 def as_float(value: Any) -> float | None:

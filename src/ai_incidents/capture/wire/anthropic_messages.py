@@ -46,6 +46,20 @@ def _parse_usage(usage: Any, interaction: Interaction) -> None:
         interaction.output_tokens = output
 
 
+def _answer_text(content: Any) -> str:
+    """The answer: the ``text`` blocks as one text, the way the provider wrote them (thinking,
+    compaction summaries, tool use and tool results are not the answer)."""
+    if isinstance(content, str):
+        return content
+    return "".join(
+        block["text"]
+        for block in as_list(content)
+        if isinstance(block, Mapping)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
+    )
+
+
 class AnthropicMessages(WireFormat):
     name = "anthropic.messages"
     operation = semconv.OPERATION_CHAT
@@ -72,7 +86,7 @@ class AnthropicMessages(WireFormat):
         interaction.output_messages.append(
             Message(
                 role=as_str(body.get("role")) or "assistant",
-                content=text_of(body.get("content")),
+                content=_answer_text(body.get("content")),
                 finish_reason=reason,
             )
         )
@@ -102,9 +116,16 @@ class _MessagesStream(StreamAccumulator):
                 self.interaction.response_id = as_str(message.get("id"))
                 self.interaction.response_model = as_str(message.get("model"))
                 _parse_usage(message.get("usage"), self.interaction)
+        elif kind == "content_block_start":
+            block = data.get("content_block")
+            self._used = self.append(self._texts, _answer_text([block]), self._used)
         elif kind == "content_block_delta":
             delta = data.get("delta")
-            if isinstance(delta, Mapping) and isinstance(delta.get("text"), str):
+            if (
+                isinstance(delta, Mapping)
+                and delta.get("type") == "text_delta"
+                and isinstance(delta.get("text"), str)
+            ):
                 self._used = self.append(self._texts, delta["text"], self._used)
         elif kind == "message_delta":
             delta = data.get("delta")
@@ -114,7 +135,9 @@ class _MessagesStream(StreamAccumulator):
         elif kind == "message_stop":
             self.complete = True
         elif kind == "error":
+            # The stream ends here, in error: the SDK raises and reads no further.
             self.interaction.error_type = provider_error_type(data) or "stream_error"
+            self.complete = True
 
     def finish(self) -> None:
         if self._started or self._texts:

@@ -105,7 +105,8 @@ def _finish_reason(body: Mapping[str, Any]) -> str | None:
 
 
 class _ResponsesStream(StreamAccumulator):
-    """Deltas build the text as it streams; the final ``response.*`` event replaces them."""
+    """Deltas build the text as it streams; the final ``response.*`` event's output replaces
+    them."""
 
     _FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 
@@ -124,11 +125,14 @@ class _ResponsesStream(StreamAccumulator):
             self.interaction.error_type = (
                 as_str(data.get("code")) or provider_error_type(data) or "stream_error"
             )
+            self.complete = True
             return
         response = data.get("response")
         if kind in self._FINAL_EVENTS and isinstance(response, Mapping):
             self._wire.parse_response(response, self.interaction)
-            self._final = self.complete = True
+            self.complete = True
+            # As in the SDK, the streamed text stands for an output the final event leaves out.
+            self._final = isinstance(response.get("output"), list)
         elif kind == "response.created" and isinstance(response, Mapping):
             self.interaction.response_id = as_str(response.get("id"))
             self.interaction.response_model = as_str(response.get("model"))
