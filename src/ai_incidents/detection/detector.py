@@ -314,7 +314,9 @@ class Detector:
         self, obs: Observation, state: _KeyState, now: float
     ) -> list[Candidate | None]:
         found = [self._rate_change(obs, state, signal, now) for signal in state.changed]
-        if state.drifted or state.quality_dropped:
+        # Drift of scores counts as an elevated signal; drift of magnitudes (latency, tokens)
+        # does not, since the anomaly rate already speaks for them.
+        if state.quality_dropped or any(m in _HARMFUL_DIRECTION for m in state.drifted):
             state.drift_countdown = self.config.drift_window
         elif state.drift_countdown:
             state.drift_countdown -= 1
