@@ -38,8 +38,10 @@ _DEFAULT_SCHEDULE_DELAY_S = 0.2
 _SPAN_WAIT_S = 30.0
 """How long an incident waits for its span to be exported before it travels on its own."""
 _MAX_WAITING_SPANS = 10_000
-_RETRY_WAKE_S = 30.0
-"""The worker wakes at least this often, to retry a store that fell back to memory."""
+_POLL_S = 1.0
+"""The worker wakes at least this often: changes other processes (the CLI) made to the
+store reach this process's sinks and outboxes within about that long."""
+_MAX_KNOWN_VERSIONS = 10_000
 
 IncidentSink = Callable[[Incident, int], None]
 """Called with each stored change of an incident and how many detections it grouped."""
@@ -79,6 +81,9 @@ class IncidentManager:
         self._by_span: collections.OrderedDict[int, list[Incident]] = collections.OrderedDict()
         self._waiting: dict[str, float] = {}
         """Incident id -> until when it waits for its span to carry it."""
+        self._known: collections.OrderedDict[str, int] = collections.OrderedDict()
+        """The latest version of each incident handed to the sinks."""
+        self._polled_at = time.time()
         self._init_threading()
         weak_reinit = weakref.WeakMethod(self._init_threading)
         os.register_at_fork(after_in_child=lambda: (weak_reinit() or (lambda: None))())
@@ -133,11 +138,26 @@ class IncidentManager:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(_RETRY_WAKE_S)
-            self._stop.wait(self.schedule_delay_s)
+            if self._wake.wait(_POLL_S):
+                self._stop.wait(self.schedule_delay_s)
             self._wake.clear()
             self.store.retry_file()
             self.process_pending()
+            self._poll_changes()
+
+    def _poll_changes(self) -> None:
+        """Hand over what other processes changed in the store (status, containment)."""
+        try:
+            since, self._polled_at = self._polled_at, time.time()
+            changed = self.store.changed_since(since - 2 * _POLL_S)
+        except Exception:
+            _logger.debug("ai-incidents could not poll the store", exc_info=True)
+            return
+        fresh = [i for i in changed if self._known.get(i.id, 0) < i.version]
+        if fresh:
+            with self._work_lock:
+                self._load_outboxes(reload=True)
+                self._hand_over(fresh, collections.Counter())
 
     def process_pending(self) -> None:
         """Store what is queued and route it, now, on the calling thread."""
@@ -189,20 +209,29 @@ class IncidentManager:
                 for incident in latest.values():
                     outbox[incident.id] = incident
                     outbox.move_to_end(incident.id)
-        for incident in latest.values():
+        self._hand_over(list(latest.values()), occurrences)
+
+    def _hand_over(self, incidents: list[Incident], occurrences: collections.Counter[str]) -> None:
+        for incident in incidents:
+            self._known[incident.id] = incident.version
+            self._known.move_to_end(incident.id)
             for sink in self._sinks:
                 try:
                     sink(incident, occurrences[incident.id])
                 except Exception:
                     _logger.exception("ai-incidents incident sink %r failed", sink)
+        while len(self._known) > _MAX_KNOWN_VERSIONS:
+            self._known.popitem(last=False)
 
-    def _load_outboxes(self) -> None:
-        if not self._unloaded:
-            return
+    def _load_outboxes(self, reload: bool = False) -> None:
+        """Fill outboxes from the store: of new destinations (and all, to ``reload``)."""
         with self._lock:
-            destinations, self._unloaded = self._unloaded, set()
+            destinations = set(self._outboxes) if reload else self._unloaded
+            new, self._unloaded = self._unloaded, set()
         for destination in destinations:
             try:
+                if destination in new:
+                    self.store.register_destination(destination)
                 pending = self.store.pending_delivery(destination)
             except Exception:
                 _logger.exception("ai-incidents could not read pending deliveries")
@@ -212,7 +241,9 @@ class IncidentManager:
             with self._lock:
                 outbox = self._outboxes[destination]
                 for incident in pending:
-                    outbox.setdefault(incident.id, incident)
+                    kept = outbox.get(incident.id)
+                    if kept is None or kept.version < incident.version:
+                        outbox[incident.id] = incident
 
     def incidents_for_span(self, span_id: int) -> list[Incident]:
         """The incidents raised on this span (latest version of each), for its events."""

@@ -9,7 +9,7 @@ FailureMode = Literal[
     "quality_degradation", "model_regression", "context_issues", "prompt_injection"
 ]
 Severity = Literal["critical", "high", "medium", "low"]
-Status = Literal["open", "contained", "resolved"]
+Status = Literal["open", "acknowledged", "contained", "resolved"]
 
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 

@@ -61,13 +61,21 @@ CREATE TABLE IF NOT EXISTS status_history (
     status TEXT NOT NULL,
     note TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS destinations (
+    name TEXT PRIMARY KEY,
+    seen REAL NOT NULL
+);
 """
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
+STATUSES = ("open", "acknowledged", "contained", "resolved")
 _ADDED_COLUMNS = {
     "version": "INTEGER NOT NULL DEFAULT 1",
     "users": "TEXT NOT NULL DEFAULT '[]'",
     "summary": "TEXT NOT NULL DEFAULT ''",
+    "updated": "REAL NOT NULL DEFAULT 0",
 }
+_DESTINATION_TTL_S = 7 * 86400.0
+"""A destination not seen for this long no longer gets status changes made elsewhere."""
 _MAX_EXAMPLES = 10
 _MAX_USERS = 1000
 _DEFAULT_BUSY_TIMEOUT_S = 2.0
@@ -125,6 +133,8 @@ class IncidentStore:
         self.busy_timeout_s = busy_timeout_s
         self.destinations: set[str] = set()
         """Where new incidents are to be delivered (keys of this process's outboxes)."""
+        self.schemas: list[str] = []
+        """More tables, created with the store's own on every connection (containment)."""
         self.problem: str | None = None
         """Why the file is not in use right now (None while it is)."""
         self.fallbacks = 0
@@ -178,7 +188,7 @@ class IncidentStore:
             db.row_factory = sqlite3.Row
             if self.create:
                 _use_wal(db, self.busy_timeout_s)
-                _create_or_upgrade(db)
+                _create_or_upgrade(db, self.schemas)
             else:
                 db.execute("SELECT count(*) FROM incidents").fetchone()
         except BaseException:
@@ -192,7 +202,7 @@ class IncidentStore:
         if not self._in_memory or self._db is None:
             db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             db.row_factory = sqlite3.Row
-            _create_or_upgrade(db)
+            _create_or_upgrade(db, self.schemas)
             self._db = db
         self._in_memory = True
         self.fallbacks += 1
@@ -229,6 +239,27 @@ class IncidentStore:
         self._db, self._in_memory, self.problem = db, False, None
         _logger.warning("ai-incidents: the incident store %s is usable again (%d incidents moved"
                         " from memory)", self.path, moved)  # fmt: skip
+
+    def add_schema(self, schema: str) -> None:
+        """Tables of another stage kept in this store (``CREATE ... IF NOT EXISTS``)."""
+        with self._lock:
+            self.schemas.append(schema)
+            if self._db is not None:
+                _create_or_upgrade(self._db, [schema])
+
+    def write(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``operation`` in one write transaction (falling back to memory as the store
+        does)."""
+
+        def in_transaction(db: sqlite3.Connection) -> _T:
+            with self._transaction(db):
+                return operation(db)
+
+        return self._run(in_transaction)
+
+    def read(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``operation`` on the store's connection, outside a write transaction."""
+        return self._run(operation)
 
     @contextmanager
     def _transaction(self, db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
@@ -291,12 +322,13 @@ class IncidentStore:
         db.execute(
             "INSERT INTO incidents (id, group_key, failure_mode, severity, signals, feature,"
             " model, action, status, first_seen, last_seen, count, evidence, examples, version,"
-            " users, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?)",
+            " users, summary, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?)",
             (
                 incident.id, incident.group_key, incident.failure_mode, incident.severity,
                 ",".join(incident.signals), incident.feature, incident.model, incident.action,
                 incident.status, now, now, 1, _json(incident.evidence),
                 _examples_json(incident.examples), json.dumps(users), incident.summary,
+                time.time(),
             ),
         )  # fmt: skip
         note = f"detected: {incident.severity}"
@@ -347,46 +379,71 @@ class IncidentStore:
         incident.summary = summarize(incident)
         db.execute(
             "UPDATE incidents SET severity=?, action=?, signals=?, status=?, last_seen=?, count=?,"
-            " evidence=?, examples=?, version=?, model=?, users=?, summary=? WHERE id=?",
+            " evidence=?, examples=?, version=?, model=?, users=?, summary=?, updated=?"
+            " WHERE id=?",
             (
                 incident.severity, incident.action, ",".join(incident.signals), incident.status,
                 incident.last_seen, incident.count, _json(incident.evidence),
                 _examples_json(incident.examples), incident.version, incident.model,
-                json.dumps(users), incident.summary, incident.id,
+                json.dumps(users), incident.summary, time.time(), incident.id,
             ),
         )  # fmt: skip
         self._to_deliver(db, incident.id, incident.version)
         return incident
 
-    def _to_deliver(self, db: sqlite3.Connection, incident_id: str, version: int) -> None:
+    def _to_deliver(
+        self, db: sqlite3.Connection, incident_id: str, version: int, also: set[str] = frozenset()
+    ) -> None:
         db.executemany(
             "INSERT INTO deliveries (incident_id, destination, version) VALUES (?,?,?)"
             " ON CONFLICT (incident_id, destination)"
             " DO UPDATE SET version=excluded.version",
-            [(incident_id, destination, version) for destination in self.destinations],
+            [(incident_id, destination, version) for destination in self.destinations | also],
         )
 
-    def set_status(self, incident_id: str, status: str, note: str = "") -> Incident:
-        """Move an incident to ``open``, ``contained`` or ``resolved``."""
-        if status not in ("open", "contained", "resolved"):
-            raise ValueError(f"unknown status {status!r}")
+    def set_status(
+        self, incident_id: str, status: str, note: str = "", action: str | None = None
+    ) -> Incident:
+        """Move an incident (its id, or a unique prefix) to one of ``STATUSES``, with a note
+        in its history (and a new ``action``, if given); every destination any process
+        delivers to receives the change."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+        found = self.get(incident_id)
 
         def write(db: sqlite3.Connection) -> None:
             with self._transaction(db):
                 row = db.execute("SELECT version FROM incidents WHERE id=?",
-                                 (incident_id,)).fetchone()  # fmt: skip
-                if row is None:
-                    raise KeyError(incident_id)
+                                 (found.id,)).fetchone()  # fmt: skip
                 version = row["version"] + 1
                 db.execute(
-                    "UPDATE incidents SET status=?, version=? WHERE id=?",
-                    (status, version, incident_id),
+                    "UPDATE incidents SET status=?, action=?, version=?, updated=? WHERE id=?",
+                    (status, action or found.action, version, time.time(), found.id),
                 )
-                self._history(db, incident_id, time.time(), status, note)
-                self._to_deliver(db, incident_id, version)
+                self._history(db, found.id, time.time(), status, note)
+                known = {r["name"] for r in db.execute(
+                    "SELECT name FROM destinations WHERE seen >= ?",
+                    (time.time() - _DESTINATION_TTL_S,),
+                )}  # fmt: skip
+                self._to_deliver(db, found.id, version, known)
 
         self._run(write)
-        return self.get(incident_id)
+        return self.get(found.id)
+
+    def register_destination(self, name: str) -> None:
+        """``name`` is delivered to (status changes made by other processes reach it too)."""
+        self.destinations.add(name)
+        self.write(lambda db: db.execute(
+            "INSERT INTO destinations (name, seen) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET seen=excluded.seen", (name, time.time())
+        ))  # fmt: skip
+
+    def changed_since(self, since: float) -> list[Incident]:
+        """Incidents written after ``since`` (by any process), oldest change first."""
+        rows = self._run(lambda db: db.execute(
+            "SELECT * FROM incidents WHERE updated > ? ORDER BY updated", (since,)
+        ).fetchall())  # fmt: skip
+        return [_incident(row) for row in rows]
 
     def mark_delivered(self, destination: str, incidents: Sequence[Incident]) -> None:
         """``destination`` received these incidents (at the versions they carry)."""
@@ -455,11 +512,15 @@ class IncidentStore:
         db.execute("INSERT INTO status_history VALUES (?,?,?,?)", (incident_id, at, status, note))
 
 
-def _create_or_upgrade(db: sqlite3.Connection) -> None:
+def _create_or_upgrade(db: sqlite3.Connection, schemas: Sequence[str] = ()) -> None:
     """Create the tables, or bring a store written by an earlier version up to date
-    (``PRAGMA user_version`` says which)."""
+    (``PRAGMA user_version`` says which); then the tables of ``schemas``."""
     db.execute("BEGIN IMMEDIATE")
     try:
+        for schema in schemas:
+            for statement in schema.split(";"):
+                if statement.strip():
+                    db.execute(statement)
         if db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -468,6 +529,7 @@ def _create_or_upgrade(db: sqlite3.Connection) -> None:
             for name, definition in _ADDED_COLUMNS.items():
                 if name not in columns:
                     db.execute(f"ALTER TABLE incidents ADD COLUMN {name} {definition}")
+            db.execute("CREATE INDEX IF NOT EXISTS incidents_updated ON incidents (updated)")
             db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")
