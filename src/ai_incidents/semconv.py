@@ -108,6 +108,14 @@ AI_INCIDENT_USERS: Final = "ai.incident.users"
 AI_INCIDENT_MODEL_BEFORE: Final = "ai.incident.model_before"
 AI_INCIDENT_MODEL_AFTER: Final = "ai.incident.model_after"
 
+# Containment applied to a call (on its span).
+AI_CONTAINMENT_ACTION: Final = "ai.containment.action"
+AI_CONTAINMENT_INCIDENT_ID: Final = "ai.containment.incident_id"
+AI_CONTAINMENT_SCOPE: Final = "ai.containment.scope"
+AI_CONTAINMENT_MODEL_FROM: Final = "ai.containment.model_from"
+AI_CONTAINMENT_MODEL_TO: Final = "ai.containment.model_to"
+AI_CONTAINMENT_REVIEW: Final = "ai.containment.review"
+
 # Our metrics.
 AI_CAPTURE_ERRORS_METRIC: Final = "ai_incidents.capture.errors"
 AI_INCIDENTS_METRIC: Final = "ai.incidents"

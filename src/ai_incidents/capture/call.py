@@ -87,6 +87,14 @@ class LLMCall:
             attributes[semconv.ENDUSER_ID] = interaction.end_user
         if interaction.session:
             attributes[semconv.SESSION_ID] = interaction.session
+        decision = interaction.containment
+        if decision is not None:
+            attributes[semconv.AI_CONTAINMENT_ACTION] = decision.action
+            attributes[semconv.AI_CONTAINMENT_INCIDENT_ID] = decision.incident_id
+            attributes[semconv.AI_CONTAINMENT_SCOPE] = decision.scope
+            if decision.model:
+                attributes[semconv.AI_CONTAINMENT_MODEL_FROM] = decision.original_model or ""
+                attributes[semconv.AI_CONTAINMENT_MODEL_TO] = decision.model
         if interaction.operation in _STREAMABLE:
             attributes[semconv.GEN_AI_REQUEST_STREAM] = interaction.stream
         attributes.update(interaction.request_params)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 import logging
 from collections.abc import Collection, Mapping
 from types import ModuleType
@@ -12,12 +14,13 @@ import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 
-from ai_incidents.capture import _json, listeners
+from ai_incidents.capture import _json, gate, listeners
 from ai_incidents.capture._telemetry import Telemetry, get_telemetry, set_telemetry
 from ai_incidents.capture.call import LLMCall
 from ai_incidents.capture.context import current_end_user, current_feature, current_retrieval
 from ai_incidents.capture.endpoints import endpoints
 from ai_incidents.capture.interaction import Interaction
+from ai_incidents.capture.local_answers import local_answer
 from ai_incidents.capture.streams import tee_stream_types
 from ai_incidents.config import get_settings
 
@@ -63,8 +66,8 @@ class AIIncidentsInstrumentor(BaseInstrumentor):
     def _patch(self, module: ModuleType) -> None:
         sync_tee, async_tee = tee_stream_types(module)
         for cls, wrapper in (
-            (module.Client, _sync_send_wrapper(sync_tee)),
-            (module.AsyncClient, _async_send_wrapper(async_tee)),
+            (module.Client, _sync_send_wrapper(module, sync_tee)),
+            (module.AsyncClient, _async_send_wrapper(module, async_tee)),
         ):
             if isinstance(cls.__dict__.get("send"), wrapt.ObjectProxy):
                 continue
@@ -110,6 +113,12 @@ def _start_call(request: Any) -> LLMCall | None:
         )
         if body is not None:
             match.wire_format.parse_request(body, interaction)
+        decision = gate.decide(interaction)
+        if decision is not None:
+            if decision.action == "rolled_back" and decision.model:
+                decision = dataclasses.replace(decision, original_model=interaction.request_model)
+                interaction.request_model = decision.model
+            interaction.containment = decision
         server_address, server_port = _server(url)
         return LLMCall(
             match=match,
@@ -145,6 +154,44 @@ def _request_json(request: Any, limit: int) -> tuple[Mapping[str, Any] | None, s
     return (body, None) if isinstance(body, Mapping) else (None, None)
 
 
+def _apply(module: ModuleType, call: LLMCall, args: tuple, kwargs: dict) -> tuple[tuple, dict, Any]:
+    """``send``'s arguments with containment applied, and the local response if any."""
+    if call.interaction.containment is None:
+        return args, kwargs, None
+    if args:
+        request, local = _contained(module, call, args[0])
+        return (request, *args[1:]), kwargs, local
+    request, local = _contained(module, call, kwargs.get("request"))
+    return args, {**kwargs, "request": request}, local
+
+
+def _contained(module: ModuleType, call: LLMCall, request: Any) -> tuple[Any, Any]:
+    """The request to send (another model, for a rollback), or a local response."""
+    decision = call.interaction.containment
+    if decision is None:
+        return request, None
+    try:
+        if decision.action == "feature_disabled":
+            status, headers, body = local_answer(call.interaction, decision)
+            return request, module.Response(status, headers=headers, content=body,
+                                            request=request)  # fmt: skip
+        if decision.model:
+            return _with_model(module, request, decision.model), None
+    except Exception:
+        _logger.exception("ai-incidents could not apply containment to a call")
+    return request, None
+
+
+def _with_model(module: ModuleType, request: Any, model: str) -> Any:
+    body = dict(_json.loads(request.content))
+    body["model"] = model
+    headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]
+    content = json.dumps(body).encode()
+    return module.Request(
+        request.method, request.url, headers=headers, content=content, extensions=request.extensions
+    )
+
+
 def _take_response(call: LLMCall, response: Any, tee_type: type) -> None:
     try:
         if response.history:
@@ -156,11 +203,15 @@ def _take_response(call: LLMCall, response: Any, tee_type: type) -> None:
         call.finish()
 
 
-def _sync_send_wrapper(tee_type: type) -> Any:
+def _sync_send_wrapper(module: ModuleType, tee_type: type) -> Any:
     def send(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         call = _start_call(args[0] if args else kwargs.get("request"))
         if call is None:
             return wrapped(*args, **kwargs)
+        args, kwargs, local = _apply(module, call, args, kwargs)
+        if local is not None:
+            _take_response(call, local, tee_type)
+            return local
         with call.activated():
             try:
                 response = wrapped(*args, **kwargs)
@@ -173,11 +224,15 @@ def _sync_send_wrapper(tee_type: type) -> Any:
     return send
 
 
-def _async_send_wrapper(tee_type: type) -> Any:
+def _async_send_wrapper(module: ModuleType, tee_type: type) -> Any:
     async def send(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         call = _start_call(args[0] if args else kwargs.get("request"))
         if call is None:
             return await wrapped(*args, **kwargs)
+        args, kwargs, local = _apply(module, call, args, kwargs)
+        if local is not None:
+            _take_response(call, local, tee_type)
+            return local
         with call.activated():
             try:
                 response = await wrapped(*args, **kwargs)

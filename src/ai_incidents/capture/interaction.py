@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from opentelemetry.trace import SpanContext
+
+if TYPE_CHECKING:
+    from ai_incidents.capture.gate import Decision
 
 
 @dataclasses.dataclass
@@ -79,6 +83,8 @@ class Interaction:
     """The response body could not be read (undecodable or unparseable): what the answer
     was is unknown, so nothing judges it."""
     span_context: SpanContext | None = None
+    containment: Decision | None = None
+    """What containment did to this call (answered locally, or another model), if anything."""
 
     @property
     def output_text(self) -> str:

@@ -155,11 +155,28 @@ def classify_number(candidate: str) -> str | None:
 
 def find_secrets(text: str) -> collections.Counter[str]:
     """Count the secret kinds in ``text`` (API keys, private keys, JWTs, passwords in URLs)."""
-    found: collections.Counter[str] = collections.Counter()
+    return collections.Counter(kind for kind, _, _ in secret_spans(text))
+
+
+def secret_spans(text: str) -> list[tuple[str, int, int]]:
+    """Each secret found in ``text`` as ``(kind, start, end)``."""
+    spans = []
     for kind, ((character, *markers), pattern) in _SECRETS.items():
         if character in text and any(map(text.__contains__, markers)):
-            found[kind] += sum(1 for _ in pattern.finditer(text))
-    return +found
+            spans += [(kind, *m.span()) for m in pattern.finditer(text)]
+    return spans
+
+
+def mask_findings(text: str) -> str:
+    """``text`` with every secret and every piece of PII found replaced by ``[its kind]``."""
+    spans = sorted(secret_spans(text) + pii_spans(text), key=lambda s: (s[1], -s[2]))
+    parts, position = [], 0
+    for kind, start, end in spans:
+        if start < position:
+            continue
+        parts += [text[position:start], f"[{kind}]"]
+        position = end
+    return "".join(parts) + text[position:]
 
 
 def _is_public_or_private_ip(text: str) -> bool:

@@ -15,6 +15,7 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, T
 
 from ai_incidents import semconv
 from ai_incidents.export.metrics import IncidentMetrics
+from ai_incidents.incidents.manager import IncidentChange
 from ai_incidents.incidents.model import Incident
 from ai_incidents.version import __version__
 
@@ -119,10 +120,10 @@ class IncidentEvents:
         )
         self._metrics = metrics
 
-    def __call__(self, incident: Incident, occurrences: int) -> None:
-        emit_incident_log(self._logger, incident)
-        if self._metrics is not None:
-            self._metrics.record_incident(incident, occurrences)
+    def __call__(self, change: IncidentChange) -> None:
+        emit_incident_log(self._logger, change.incident)
+        if self._metrics is not None and change.detections:
+            self._metrics.record_incident(change.incident, change.detections)
 
 
 def emit_incident_log(logger: _logs.Logger, incident: Incident) -> None:

@@ -19,6 +19,7 @@ Exporters never touch the store: delivery receipts go through the queue too.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import os
 import threading
@@ -43,8 +44,23 @@ _POLL_S = 1.0
 store reach this process's sinks and outboxes within about that long."""
 _MAX_KNOWN_VERSIONS = 10_000
 
-IncidentSink = Callable[[Incident, int], None]
-"""Called with each stored change of an incident and how many detections it grouped."""
+
+@dataclasses.dataclass(frozen=True)
+class IncidentChange:
+    """One stored change of an incident, as the sinks receive it."""
+
+    incident: Incident
+    detections: int = 0
+    """How many detections this change grouped (0: a change made elsewhere, e.g. a status)."""
+    users: tuple[str, ...] = ()
+    """Fingerprints of the end users or sessions of those detections."""
+    population: bool = False
+    """Whether the evidence is population-level (a share of calls), not single requests."""
+
+
+IncidentSink = Callable[[IncidentChange], None]
+Ticker = Callable[[], None]
+"""Called by the worker about every second (containment refreshes its snapshot)."""
 
 
 class _Receipt:
@@ -76,6 +92,7 @@ class IncidentManager:
         self.store_errors = 0
         """Batches the store could not write (not even in memory); they are retried."""
         self._sinks: list[IncidentSink] = []
+        self._tickers: list[Ticker] = []
         self._outboxes: dict[str, collections.OrderedDict[str, Incident]] = {}
         self._unloaded: set[str] = set()
         self._by_span: collections.OrderedDict[int, list[Incident]] = collections.OrderedDict()
@@ -100,6 +117,10 @@ class IncidentManager:
 
     def add_sink(self, sink: IncidentSink) -> None:
         self._sinks.append(sink)
+
+    def add_ticker(self, ticker: Ticker) -> None:
+        self._tickers.append(ticker)
+        self._start()
 
     def register(self, destination: str) -> None:
         """A destination to deliver to; what the store still holds for it is loaded."""
@@ -144,6 +165,11 @@ class IncidentManager:
             self.store.retry_file()
             self.process_pending()
             self._poll_changes()
+            for ticker in self._tickers:
+                try:
+                    ticker()
+                except Exception:
+                    _logger.exception("ai-incidents ticker %r failed", ticker)
 
     def _poll_changes(self) -> None:
         """Hand over what other processes changed in the store (status, containment)."""
@@ -157,7 +183,7 @@ class IncidentManager:
         if fresh:
             with self._work_lock:
                 self._load_outboxes(reload=True)
-                self._hand_over(fresh, collections.Counter())
+                self._hand_over([IncidentChange(incident) for incident in fresh])
 
     def process_pending(self) -> None:
         """Store what is queued and route it, now, on the calling thread."""
@@ -195,11 +221,17 @@ class IncidentManager:
     def _route(self, candidates: list[Candidate], incidents: list[Incident]) -> None:
         latest: dict[str, Incident] = {}
         occurrences: collections.Counter[str] = collections.Counter()
+        users: dict[str, dict[str, None]] = collections.defaultdict(dict)
+        population: set[str] = set()
         deadline = time.monotonic() + self.span_wait_s
         with self._lock:
             for candidate, incident in zip(candidates, incidents, strict=True):
                 latest[incident.id] = incident
                 occurrences[incident.id] += 1
+                if candidate.user:
+                    users[incident.id][candidate.user] = None
+                if candidate.population:
+                    population.add(incident.id)
                 if not candidate.population and candidate.span_exported and candidate.examples:
                     self._by_span.setdefault(candidate.examples[0].span_id, []).append(incident)
                     self._waiting[incident.id] = deadline
@@ -209,15 +241,19 @@ class IncidentManager:
                 for incident in latest.values():
                     outbox[incident.id] = incident
                     outbox.move_to_end(incident.id)
-        self._hand_over(list(latest.values()), occurrences)
+        self._hand_over([
+            IncidentChange(i, occurrences[i.id], tuple(users[i.id]), i.id in population)
+            for i in latest.values()
+        ])  # fmt: skip
 
-    def _hand_over(self, incidents: list[Incident], occurrences: collections.Counter[str]) -> None:
-        for incident in incidents:
+    def _hand_over(self, changes: list[IncidentChange]) -> None:
+        for change in changes:
+            incident = change.incident
             self._known[incident.id] = incident.version
             self._known.move_to_end(incident.id)
             for sink in self._sinks:
                 try:
-                    sink(incident, occurrences[incident.id])
+                    sink(change)
                 except Exception:
                     _logger.exception("ai-incidents incident sink %r failed", sink)
         while len(self._known) > _MAX_KNOWN_VERSIONS:

@@ -1,0 +1,56 @@
+"""The seam where containment acts on a call before it is sent.
+
+Capture asks the installed gate about each LLM call (a dictionary lookup in containment's
+snapshot: microseconds) and applies its ``Decision``: answer it locally instead of sending
+it (the feature is disabled for this call: a provider-style error the SDKs do not retry,
+or a configured fallback answer), or send it with another model (a rollback). Capture
+never imports containment; the composition root installs the gate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from ai_incidents.capture.interaction import Interaction
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What containment does to one call."""
+
+    action: str
+    """``feature_disabled`` (answered locally) or ``rolled_back`` (another model)."""
+    incident_id: str
+    model: str | None = None
+    """For a rollback: the model the request asks for instead."""
+    fallback: str | None = None
+    """For a disabled feature: an answer to give instead of an error."""
+    scope: str = "feature"
+    """``feature`` or ``user`` (the end user or session of the call only)."""
+    original_model: str | None = None
+    """For a rollback: the model the app asked for (set by capture)."""
+
+
+Gate = Callable[[Interaction], "Decision | None"]
+_gate: Gate | None = None
+
+
+def set_gate(gate: Gate | None) -> None:
+    global _gate
+    _gate = gate
+
+
+def decide(interaction: Interaction) -> Decision | None:
+    """The installed gate's decision for this call; never raises."""
+    gate = _gate
+    if gate is None:
+        return None
+    try:
+        return gate(interaction)
+    except Exception:
+        _logger.exception("ai-incidents containment could not decide on a call")
+        return None
