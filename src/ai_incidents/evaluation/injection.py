@@ -8,10 +8,12 @@ look-alike letters). Two detectors, combined by taking the higher risk:
   chat-template injection, system-prompt extraction, long encoded payloads; overrides and
   extraction in 29 languages (``multilingual.py``). Each family has a confidence; several
   together raise it.
-- a logistic regression over hashed character n-grams, words and word pairs
+- two logistic regressions over hashed character n-grams, words and word pairs
   (``features.py``), trained by ``training/train_injection_model.py`` and shipped as
-  ``models/injection.npz``; its output is a calibrated probability. Of a long text it reads
-  both ends.
+  ``models/injection.npz``: the prompt model, and the document model (an instruction to the
+  model inside content), read on retrieved documents, tool results and user messages of
+  ``DOCUMENT_MIN_CHARS`` or more; each output is a calibrated probability with a threshold
+  of its own. Each reads a text in windows and scores the riskiest.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.config import get_settings
 from ai_incidents.evaluation.base import EvaluationResult, threshold
-from ai_incidents.evaluation.features import linear_score, model_input
+from ai_incidents.evaluation.features import linear_scores, model_input
 from ai_incidents.evaluation.multilingual import multilingual_families
 from ai_incidents.evaluation.text import folded, head_and_tail, lowercase, spaced, word_set
 
@@ -397,6 +399,8 @@ _ROT13 = str.maketrans(
 _TAG_CHARACTER = re.compile("[\U000e0020-\U000e007e]")
 _LEET = str.maketrans("013457@$", "oieastas")
 _SHORT_TEXT = 600
+# A user message this long may carry pasted content: the document model reads it too.
+DOCUMENT_MIN_CHARS = 500
 
 
 def _decode_runs(pattern: re.Pattern[str], decode: Callable[[str], bytes], text: str) -> list[str]:
@@ -549,24 +553,41 @@ def injection_families(text: str) -> dict[str, tuple[str, float]]:
 
 
 class InjectionModel:
-    """The shipped n-gram classifier: ``probability(text)`` of a prompt injection or
-    jailbreak, calibrated (Platt scaling, folded into the weights) on the development part
-    of the training data; ``threshold`` is where it flags."""
+    """The shipped n-gram classifiers (a column of ``weights`` each): ``probabilities(text)``
+    of a prompt injection or jailbreak by the prompt model, and of an instruction to the
+    model inside content by the document model (trained on windows of documents with and
+    without an injected payload), each calibrated (Platt scaling, folded into the weights)
+    on the development part of the training data; ``threshold`` and
+    ``document_threshold`` are where each flags."""
 
-    def __init__(self, weights: np.ndarray, bias: float, threshold: float) -> None:
-        self.weights = weights.astype(np.float32)
-        self.bias = bias
+    def __init__(
+        self, weights: np.ndarray, biases: np.ndarray, threshold: float, document_threshold: float
+    ) -> None:
+        self.weights = np.ascontiguousarray(weights, dtype=np.float32)
+        self.biases = biases.astype(np.float64)
         self.threshold = threshold
+        self.document_threshold = document_threshold
 
     @classmethod
     @functools.cache
     def shipped(cls) -> InjectionModel:
         resource = importlib.resources.files("ai_incidents.evaluation") / "models/injection.npz"
         with resource.open("rb") as file, np.load(file) as data:
-            return cls(data["weights"], float(data["bias"]), float(data["threshold"]))
+            weights = data["weights"].astype(np.float32) * data["scales"]
+            return cls(
+                weights,
+                data["biases"],
+                float(data["threshold"]),
+                float(data["document_threshold"]),
+            )
+
+    def probabilities(self, text: str) -> tuple[float, float]:
+        """The prompt model's probability and the document model's."""
+        prompt, document = linear_scores(model_input(text), self.weights, self.biases)
+        return float(prompt), float(document)
 
     def probability(self, text: str) -> float:
-        return linear_score(model_input(text), self.weights, self.bias)
+        return self.probabilities(text)[0]
 
 
 class Risk(NamedTuple):
@@ -587,16 +608,24 @@ def rule_confidence(fired: dict[str, tuple[str, float]]) -> float:
     return min(0.99, weights[0] + 0.03 * (len(weights) - 1))
 
 
-def injection_risk(text: str) -> Risk:
-    """The risk of one text, rules and model combined: flagged when a rule fires or the
-    model's probability reaches its threshold."""
+def injection_risk(text: str, document: bool = False) -> Risk:
+    """The risk of one text, rules and models combined: flagged when a rule fires, the
+    prompt model's probability reaches its threshold, or the document model's reaches its
+    own, on a ``document`` or on a user message long enough to carry one (a pasted e-mail,
+    table or tool output)."""
     text = folded(text)
     fired = injection_families(text)
     model = InjectionModel.shipped()
-    probability = model.probability(text)
-    reasons = [f"model p={probability:.2f}"] + [f"rule {family}" for family in sorted(fired)]
+    probability, in_content = model.probabilities(text)
+    reasons = [f"model p={probability:.2f}"]
+    flagged = probability >= threshold("prompt_injection", model.threshold)
+    if document or len(text) >= DOCUMENT_MIN_CHARS:
+        reasons.append(f"document model p={in_content:.2f}")
+        if in_content >= model.document_threshold:
+            flagged, probability = True, max(probability, in_content)
+    reasons += [f"rule {family}" for family in sorted(fired)]
     score = max(rule_confidence(fired), probability)
-    if not fired and probability < threshold("prompt_injection", model.threshold):
+    if not fired and not flagged:
         return Risk(probability, None, ", ".join(reasons))
     categories = {c for c, _ in fired.values()}
     flag = "jailbreak" if categories == {"jailbreak"} else "prompt_injection"
