@@ -1,4 +1,5 @@
-"""The ``ai-incidents`` command: ``version``, ``incidents list``, ``incidents show ID``."""
+"""The ``ai-incidents`` command: ``incidents list|show|ack|contain|resolve``, ``review
+list|approve|reject``, ``version``."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from rich.table import Table
 from rich.text import Text
 
 from ai_incidents.config import get_settings
+from ai_incidents.containment.policy import ACTIONS, ContainmentPolicy
+from ai_incidents.containment.responder import contain, resolve
+from ai_incidents.containment.review import ReviewQueue
+from ai_incidents.containment.state import Action, ContainmentState
 from ai_incidents.incidents.model import Incident
-from ai_incidents.incidents.store import IncidentStore, StoreUnavailable
+from ai_incidents.incidents.store import STATUSES, IncidentStore, StoreUnavailable
 from ai_incidents.version import __version__
 
 
@@ -23,18 +28,41 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ai-incidents", description="Detect, raise and contain AI incidents."
     )
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument("--store", default=argparse.SUPPRESS,
+                       help="the SQLite incident store (default: AI_INCIDENTS_STORE)")  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("version", help="print the version")
-    incidents = commands.add_parser("incidents", help="read the incident store")
-    incidents.add_argument("--store", help="SQLite path (default: AI_INCIDENTS_STORE)")
+    incidents = commands.add_parser("incidents", help="read and change incidents",
+                                    parents=[store])  # fmt: skip
     actions = incidents.add_subparsers(dest="action", required=True)
-    listing = actions.add_parser("list", help="recent incidents, newest first")
-    listing.add_argument("--status", choices=("open", "contained", "resolved"))
-    listing.add_argument("--limit", type=int, default=50)
+    listing = actions.add_parser("list", help="recent incidents, newest first", parents=[store])
+    listing.add_argument("--status", choices=STATUSES, help="only incidents in this status")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (50)")
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
-    show = actions.add_parser("show", help="one incident with its evidence and history")
-    show.add_argument("id")
+    show = actions.add_parser("show", help="one incident with its evidence, history and"
+                              " containment", parents=[store])  # fmt: skip
+    show.add_argument("id", help="an incident id or its unique prefix")
     show.add_argument("--json", action="store_true", help="JSON instead of text")
+    for name, what in (("ack", "acknowledge: someone is on it"),
+                       ("contain", "take the containment action now (the policy's, or --action)"),
+                       ("resolve", "resolve, undoing every containment action taken")):  # fmt: skip
+        change = actions.add_parser(name, help=what, parents=[store])
+        change.add_argument("id", help="an incident id or its unique prefix")
+        change.add_argument("--note", default="", help="why, for the history")
+        if name == "contain":
+            change.add_argument("--action", dest="action_name", choices=ACTIONS,
+                                help="instead of the policy's")  # fmt: skip
+    review = commands.add_parser("review", help="answers waiting for human review",
+                                 parents=[store])  # fmt: skip
+    verdicts = review.add_subparsers(dest="action", required=True)
+    pending = verdicts.add_parser("list", help="answers waiting for a verdict", parents=[store])
+    pending.add_argument("--all", action="store_true", help="decided ones too")
+    pending.add_argument("--json", action="store_true", help="JSON instead of a table")
+    for name in ("approve", "reject"):
+        verdict = verdicts.add_parser(name, help=f"{name} one answer", parents=[store])
+        verdict.add_argument("id", type=int, help="the review id")
+        verdict.add_argument("--note", default="", help="why, kept with the verdict")
     return parser
 
 
@@ -43,13 +71,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "version":
         print(f"ai-incidents {__version__}")
         return 0
-    store = IncidentStore(args.store or get_settings().store, create=False, fall_back=False)
+    path = getattr(args, "store", None) or get_settings().store
+    store = IncidentStore(path, create=False, fall_back=False)
     console = Console(highlight=False)
     try:
+        if args.command == "review":
+            return _review(args, store, console)
         return _incidents(args, store, console)
     except StoreUnavailable as error:
         print(f"ai-incidents: cannot read the incident store: {error}", file=sys.stderr)
         return 2
+    except KeyError:
+        print(f"ai-incidents: no incident or review {args.id!r} (or more than one starting"
+              f" so) in {store.path}", file=sys.stderr)  # fmt: skip
+        return 1
 
 
 def _incidents(args: argparse.Namespace, store: IncidentStore, console: Console) -> int:
@@ -60,21 +95,59 @@ def _incidents(args: argparse.Namespace, store: IncidentStore, console: Console)
         else:
             console.print(_table(found))
         return 0
-    try:
-        incident = store.get(args.id)
-    except KeyError:
-        print(f"ai-incidents: no incident (or more than one) starting {args.id!r} in"
-              f" {store.path}", file=sys.stderr)  # fmt: skip
-        return 1
+    state = ContainmentState(store)
+    incident = store.get(args.id)
+    if args.action == "ack":
+        incident = store.set_status(incident.id, "acknowledged", f"operator: {args.note}")
+    elif args.action == "contain":
+        settings = get_settings()
+        policy = ContainmentPolicy(known_good=settings.known_good_models)
+        action = args.action_name or policy.action_for(incident)
+        plans = policy.plans(incident, population=True, action=action)
+        actor = f"operator{': ' + args.note if args.note else ''}"
+        contain(store, state, incident, plans, actor, monitoring_s=settings.monitoring_s)
+        incident = store.get(incident.id)
+    elif args.action == "resolve":
+        incident = resolve(store, state, incident.id, "operator", args.note)
     if args.json:
-        print(json.dumps(as_json(incident), indent=2))
+        print(json.dumps(as_json(incident, state.history(incident.id)), indent=2))
     else:
-        _print_incident(console, incident)
+        _print_incident(console, incident, state.history(incident.id))
     return 0
 
 
-def as_json(incident: Incident) -> dict:
+def _review(args: argparse.Namespace, store: IncidentStore, console: Console) -> int:
+    queue = ReviewQueue(store)
+    if args.action == "list":
+        found = queue.list(pending_only=not args.all)
+        if args.json:
+            print(json.dumps([dataclasses.asdict(r) for r in found], indent=2))
+            return 0
+        table = Table(title="Answers waiting for review" if not args.all else "Reviews")
+        for column in ("id", "incident", "feature", "question", "answer", "verdict"):
+            table.add_column(column, no_wrap=column in ("id", "incident"), overflow="fold")
+        for r in found:
+            table.add_row(
+                str(r.id), plain(r.incident_id), plain(r.feature), plain(r.question[:200]),
+                plain(r.answer[:400]), plain(r.verdict or ""),
+            )  # fmt: skip
+        console.print(table)
+        return 0
+    decided = queue.decide(args.id, "approved" if args.action == "approve" else "rejected",
+                           args.note)  # fmt: skip
+    console.print(Text(f"review {decided.id}: {decided.verdict} (fed back as user feedback by"
+                       " the running app within about a second)"))  # fmt: skip
+    return 0
+
+
+def as_json(incident: Incident, containment: Sequence[Action] = ()) -> dict:
     data = dataclasses.asdict(incident)
+    data["containment"] = [
+        {**dataclasses.asdict(a), "started": _time(a.started),
+         "until": _time(a.until) if a.until else None,
+         "ended": _time(a.ended) if a.ended else None}
+        for a in containment
+    ]  # fmt: skip
     data["examples"] = [
         {"trace_id": f"{e.trace_id:032x}", "span_id": f"{e.span_id:016x}"}
         for e in incident.examples
@@ -115,7 +188,9 @@ def _table(incidents: list[Incident]) -> Table:
     return table
 
 
-def _print_incident(console: Console, incident: Incident) -> None:
+def _print_incident(
+    console: Console, incident: Incident, containment: Sequence[Action] = ()
+) -> None:
     times = "once" if incident.count == 1 else f"{incident.count} times"
     lines = [
         Text.assemble(
@@ -141,6 +216,13 @@ def _print_incident(console: Console, incident: Incident) -> None:
         lines.append(Text(f"example span: trace {trace_id} span {span_id}"))
     for at, status, note in incident.history:
         lines.append(Text.assemble(f"{_time(at)}  ", plain(status), "  ", plain(note)))
+    for a in containment:
+        state = f"ended {_time(a.ended)}" if a.ended else "in force"
+        whom = "the feature" if a.subject == "*" else f"user or session {a.subject}"
+        lines.append(Text.assemble(
+            "containment: ", plain(a.action), " for ", plain(whom), f", {state}, by ",
+            plain(a.actor), ": ", plain(a.reason),
+        ))  # fmt: skip
     for line in lines:
         console.print(line)
 

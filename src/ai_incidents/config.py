@@ -35,6 +35,16 @@ AI_INCIDENTS_DRIFT_REFERENCE = "AI_INCIDENTS_DRIFT_REFERENCE"
 AI_INCIDENTS_ANOMALY_Z = "AI_INCIDENTS_ANOMALY_Z"
 AI_INCIDENTS_MAX_KEYS = "AI_INCIDENTS_MAX_KEYS"
 AI_INCIDENTS_POPULATION_INTERVAL_S = "AI_INCIDENTS_POPULATION_INTERVAL_S"
+AI_INCIDENTS_CONTAINMENT = "AI_INCIDENTS_CONTAINMENT"
+AI_INCIDENTS_CONTAINMENT_POLICY = "AI_INCIDENTS_CONTAINMENT_POLICY"
+AI_INCIDENTS_KNOWN_GOOD_MODELS = "AI_INCIDENTS_KNOWN_GOOD_MODELS"
+AI_INCIDENTS_FALLBACK_ANSWER = "AI_INCIDENTS_FALLBACK_ANSWER"
+AI_INCIDENTS_MONITORING_S = "AI_INCIDENTS_MONITORING_S"
+AI_INCIDENTS_FLAGD_FILE = "AI_INCIDENTS_FLAGD_FILE"
+AI_INCIDENTS_WEBHOOK_URL = "AI_INCIDENTS_WEBHOOK_URL"
+AI_INCIDENTS_WEBHOOK_SECRET = "AI_INCIDENTS_WEBHOOK_SECRET"
+AI_INCIDENTS_PAGERDUTY_ROUTING_KEY = "AI_INCIDENTS_PAGERDUTY_ROUTING_KEY"
+AI_INCIDENTS_PAGERDUTY_URL = "AI_INCIDENTS_PAGERDUTY_URL"
 AI_INCIDENTS_JUDGE_URL = "AI_INCIDENTS_JUDGE_URL"
 AI_INCIDENTS_JUDGE_MODEL = "AI_INCIDENTS_JUDGE_MODEL"
 AI_INCIDENTS_JUDGE_API_KEY = "AI_INCIDENTS_JUDGE_API_KEY"
@@ -95,6 +105,19 @@ class Settings:
     anomaly_z: float = 6.0
     max_keys: int = 1000
     population_interval_s: float = 60.0
+    containment: str = "flags"
+    """``enforce`` (actions take effect in capture), ``flags`` (published only), ``off``."""
+    containment_policy: str = ""
+    """Overrides of the action by severity: ``feature:failure_mode=action,...`` (``*``: any)."""
+    known_good_models: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    fallback_answers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Feature (or ``*``) -> the answer a disabled feature gives instead of an error."""
+    monitoring_s: float = 3600.0
+    flagd_file: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = dataclasses.field(default=None, repr=False)
+    pagerduty_routing_key: str | None = dataclasses.field(default=None, repr=False)
+    pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
     judge_url: str | None = None
     judge_model: str = "gpt-4o-mini"
     judge_api_key: str | None = dataclasses.field(default=None, repr=False)
@@ -158,6 +181,22 @@ class Settings:
                 env, AI_INCIDENTS_POPULATION_INTERVAL_S, cls.population_interval_s
             ),
             retrieval_ttl_s=_parse_float(env, AI_INCIDENTS_RETRIEVAL_TTL_S, cls.retrieval_ttl_s),
+            containment=_parse_choice(
+                env, AI_INCIDENTS_CONTAINMENT, ("enforce", "flags", "off"), cls.containment
+            ),
+            containment_policy=env.get(AI_INCIDENTS_CONTAINMENT_POLICY, ""),
+            known_good_models=_parse_pairs(env, AI_INCIDENTS_KNOWN_GOOD_MODELS),
+            fallback_answers=(
+                {"*": env[AI_INCIDENTS_FALLBACK_ANSWER]}
+                if env.get(AI_INCIDENTS_FALLBACK_ANSWER)
+                else {}
+            ),
+            monitoring_s=_parse_float(env, AI_INCIDENTS_MONITORING_S, cls.monitoring_s),
+            flagd_file=env.get(AI_INCIDENTS_FLAGD_FILE) or None,
+            webhook_url=env.get(AI_INCIDENTS_WEBHOOK_URL) or None,
+            webhook_secret=env.get(AI_INCIDENTS_WEBHOOK_SECRET) or None,
+            pagerduty_routing_key=env.get(AI_INCIDENTS_PAGERDUTY_ROUTING_KEY) or None,
+            pagerduty_url=env.get(AI_INCIDENTS_PAGERDUTY_URL) or cls.pagerduty_url,
             judge_url=env.get(AI_INCIDENTS_JUDGE_URL) or None,
             judge_model=env.get(AI_INCIDENTS_JUDGE_MODEL) or cls.judge_model,
             judge_api_key=env.get(AI_INCIDENTS_JUDGE_API_KEY) or None,
@@ -191,6 +230,9 @@ def configure(**changes: Any) -> Settings:
     global _settings
     if "evaluator_thresholds" in changes:
         changes["evaluator_thresholds"] = dict(changes["evaluator_thresholds"])
+    for name in ("known_good_models", "fallback_answers"):
+        if name in changes:
+            changes[name] = dict(changes[name])
     if "evaluators_disabled" in changes:
         changes["evaluators_disabled"] = frozenset(changes["evaluators_disabled"])
     if isinstance(changes.get("capture_content"), str):
@@ -271,6 +313,20 @@ def _parse_thresholds(env: Mapping[str, str]) -> dict[str, float]:
                 "%s: %r is not name=number; skipped", AI_INCIDENTS_EVALUATOR_THRESHOLDS, pair
             )
     return thresholds
+
+
+def _parse_pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """``key=value,key=value`` into a mapping; pairs without ``=`` log and are skipped."""
+    pairs = {}
+    for pair in env.get(name, "").split(","):
+        if not pair.strip():
+            continue
+        key, separator, value = pair.partition("=")
+        if not separator or not key.strip():
+            _logger.warning("%s: %r is not key=value; skipped", name, pair)
+            continue
+        pairs[key.strip()] = value.strip()
+    return pairs
 
 
 def _parse_content_capture(env: Mapping[str, str]) -> ContentCapture:

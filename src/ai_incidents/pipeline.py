@@ -25,7 +25,15 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
+from ai_incidents.capture import gate
+from ai_incidents.capture.feedback import record_feedback
+from ai_incidents.capture.listeners import add_listener, remove_listener
 from ai_incidents.config import Settings, get_settings
+from ai_incidents.containment.flagd import FlagdFileWriter
+from ai_incidents.containment.policy import ContainmentPolicy, parse_overrides
+from ai_incidents.containment.responder import Containment
+from ai_incidents.containment.review import Review, ReviewQueue
+from ai_incidents.containment.state import ContainmentState
 from ai_incidents.detection.detector import DetectionConfig, Detector
 from ai_incidents.detection.processor import IncidentSpanProcessor
 from ai_incidents.evaluation import evaluators
@@ -66,6 +74,36 @@ class IncidentPipeline:
             on_llm_span=self.metrics.record_scores,
         )
         self.manager.add_sink(IncidentEvents(logger_provider, self.metrics))
+        self.containment_state = ContainmentState(self.store)
+        self.reviews = ReviewQueue(self.store)
+        self.containment = Containment(
+            self.store,
+            self.containment_state,
+            ContainmentPolicy(_overrides(settings.containment_policy), settings.known_good_models),
+            mode=settings.containment,
+            fallbacks=settings.fallback_answers,
+            monitoring_s=settings.monitoring_s,
+        )
+        self.manager.add_sink(self.containment)
+        if settings.flagd_file:
+            self.containment_state.on_change(FlagdFileWriter(settings.flagd_file))
+        self.manager.add_ticker(self._tick)
+        self._review_listener = self.reviews.listener(self.containment.in_review)
+
+    def _tick(self) -> None:
+        """The manager's worker, every second: containment in force, the review queue."""
+        self.containment_state.refresh()
+        self.reviews.flush()
+        self.reviews.feed_back(_as_feedback)
+
+    def enforce(self) -> None:
+        """Let containment act on this process's calls (the gate and the review listener)."""
+        gate.set_gate(self.containment.decide, self.containment.heightened)
+        add_listener(self._review_listener)
+
+    def stop_enforcing(self) -> None:
+        gate.set_gate(None)
+        remove_listener(self._review_listener)
 
     def wrap(self, exporter: SpanExporter, destination: str | None = None) -> IncidentExporter:
         """``exporter``, with incidents added to what it sends; deliveries to it are tracked
@@ -93,6 +131,7 @@ class IncidentPipeline:
     def shutdown(self) -> None:
         """Store and hand over everything pending (also run at exit)."""
         self.manager.shutdown()
+        self.reviews.flush()
 
     def attach(self, provider: TracerProvider) -> int:
         """Put the processor first in ``provider`` and wrap the exporters of its batch and
@@ -123,6 +162,21 @@ class IncidentPipeline:
             if self.processor not in multi._span_processors:
                 multi._span_processors = (self.processor, *multi._span_processors)
         return wrapped
+
+
+def _overrides(text: str) -> dict[tuple[str, str], str]:
+    try:
+        return parse_overrides(text)
+    except ValueError as error:
+        _logger.warning("AI_INCIDENTS_CONTAINMENT_POLICY: %s; using the default policy", error)
+        return {}
+
+
+def _as_feedback(review: Review) -> None:
+    """A reviewer's verdict as the user feedback of the answer reviewed."""
+    if review.response_id:
+        record_feedback(review.response_id, thumbs_up=review.verdict == "approved",
+                        comment=f"{review.verdict} in review")  # fmt: skip
 
 
 _installed: IncidentPipeline | None = None
@@ -164,6 +218,7 @@ def install(
         _logger.warning("ai-incidents: cannot join this tracer provider (%s); incidents are off",
                         error)  # fmt: skip
         return None
+    pipeline.enforce()
     if wrapped == 0:
         _logger.info("ai-incidents: no span exporter to wrap: incidents go out as log events"
                      " and metrics only")  # fmt: skip

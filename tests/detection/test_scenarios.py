@@ -144,7 +144,8 @@ def test_injection_that_leaks_the_system_prompt_is_an_immediate_high_incident(
     (event,) = incident_events(telemetry)
     assert incident.failure_mode == "prompt_injection"
     assert incident.severity == "high"
-    assert incident.action == "rolled_back"
+    # One request's evidence never acts on the feature for everyone: heightened monitoring.
+    assert incident.action == "monitoring"
     assert event.attributes["ai.incident.id"] == incident.id
     assert event.attributes["ai.incident.severity"] == "high"
     assert "the system prompt leaked" in event.attributes["ai.incident.summary"]

@@ -374,7 +374,8 @@ def test_launcher_app_with_no_trace_exporter_sends_incident_logs_and_metrics(tmp
             if metric.name == "ai.incidents"
         ]
     stored = IncidentStore(tmp_path / "incidents.db").list()
-    assert stored and len(logs) == len(stored)
+    logged = {attribute(record, "ai.incident.id") for record in logs}
+    assert stored and logged == {incident.id for incident in stored}
     assert counted
     assert receiver.spans() == []
 
@@ -570,13 +571,16 @@ def test_incident_log_events_survive_an_outage_once_each(tmp_path):
     with OTLPReceiver(port=port) as restarted:
         pipeline.manager.submit(candidate_for("after"))
         pipeline.manager.force_flush()
-        ids = [
-            kv.value.string_value
+        changes = [
+            (attribute(record, "ai.incident.id"), attribute(record, "ai.incident.version"))
             for request in restarted.requests["/v1/logs"]
             for resource_logs in request.resource_logs
             for scope_logs in resource_logs.scope_logs
             for record in scope_logs.log_records
-            for kv in record.attributes
-            if kv.key == "ai.incident.id"
         ]
-    assert len(ids) == 51 and len(set(ids)) == 51
+    assert len(changes) == len(set(changes))  # each change once
+    assert len({incident_id for incident_id, _ in changes}) == 51
+
+
+def attribute(record, key: str) -> str:
+    return next(kv.value.string_value for kv in record.attributes if kv.key == key)

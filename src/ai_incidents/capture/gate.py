@@ -37,11 +37,25 @@ class Decision:
 
 Gate = Callable[[Interaction], "Decision | None"]
 _gate: Gate | None = None
+_heightened: Callable[[str], bool] | None = None
 
 
-def set_gate(gate: Gate | None) -> None:
-    global _gate
-    _gate = gate
+def set_gate(gate: Gate | None, heightened: Callable[[str], bool] | None = None) -> None:
+    """Install containment's gate, and its answer to whether a feature is under heightened
+    monitoring (slow evaluators then sample every call, detection is more sensitive)."""
+    global _gate, _heightened
+    _gate, _heightened = gate, heightened
+
+
+def heightened(feature: str) -> bool:
+    """Whether ``feature`` is under heightened monitoring now; never raises."""
+    check = _heightened
+    if check is None:
+        return False
+    try:
+        return check(feature)
+    except Exception:
+        return False
 
 
 def decide(interaction: Interaction) -> Decision | None:

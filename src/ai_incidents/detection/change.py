@@ -87,8 +87,9 @@ class BernoulliCUSUM:
         """The rate of events since the sum last left zero."""
         return self.bad_since_start / self.calls_since_start if self.calls_since_start else 0.0
 
-    def update(self, event: bool) -> bool:
-        """Add one observation; True when the rise is detected (then the sum restarts)."""
+    def update(self, event: bool, sensitivity: float = 1.0) -> bool:
+        """Add one observation; True when the rise is detected (then the sum restarts).
+        A ``sensitivity`` under 1 lowers the alarm level to that share of ``threshold``."""
         if self.drift_detected:
             self._reset()
         self.count += 1
@@ -104,5 +105,7 @@ class BernoulliCUSUM:
         if self.statistic < self.threshold / 2:
             weight = max(self.learning, 1.0 / (self.count + 50))
             self.baseline += weight * ((1.0 if event else 0.0) - self.baseline)
-        self.drift_detected = self.count > self.warmup and self.statistic >= self.threshold
+        self.drift_detected = (
+            self.count > self.warmup and self.statistic >= self.threshold * sensitivity
+        )
         return self.drift_detected

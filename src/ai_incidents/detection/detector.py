@@ -33,6 +33,7 @@ import math
 import time
 from collections.abc import Iterator
 
+from ai_incidents.capture import gate
 from ai_incidents.config import Settings
 from ai_incidents.detection.anomaly import RateMonitor, RobustAnomalyDetector, log_scale
 from ai_incidents.detection.change import BernoulliCUSUM
@@ -42,6 +43,8 @@ from ai_incidents.detection.regression import RegressionTracker
 from ai_incidents.incidents.model import Candidate, Severity, SpanRef, capped
 
 _logger = logging.getLogger(__name__)
+HEIGHTENED_SENSITIVITY = 0.6
+"""Under heightened monitoring a watched rate alarms at this share of its CUSUM threshold."""
 _INJECTION_CATEGORIES = frozenset(
     {"prompt_injection", "indirect_prompt_injection", "jailbreak", "system_prompt_leak"}
 )
@@ -220,8 +223,9 @@ class Detector:
         for signal, monitor in state.rates.items():
             monitor.update(signal in signals)
         state.changed = []
+        sensitivity = HEIGHTENED_SENSITIVITY if gate.heightened(obs.feature) else 1.0
         for signal, detector in state.changes.items():
-            if detector.update(signal in signals):
+            if detector.update(signal in signals, sensitivity):
                 state.changed.append(signal)
             elif detector.calls_since_start == 1:
                 state.change_started[signal] = now

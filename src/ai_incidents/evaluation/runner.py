@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from opentelemetry.trace import Span
 
 from ai_incidents import semconv
+from ai_incidents.capture import gate
 from ai_incidents.capture.interaction import Interaction, Message
 from ai_incidents.config import get_settings
 from ai_incidents.evaluation.base import EvaluationResult, Evaluator, event_attributes
@@ -263,7 +264,8 @@ def evaluate_interaction(interaction: Interaction, span: Span) -> None:
             span.add_event(semconv.GEN_AI_EVALUATION_RESULT, event_attributes(result))
     runner = slow_runner()
     if runner is not None and not interaction.response_unread:
-        runner.submit(interaction, skip={evaluator.name for evaluator in fast})
+        every = gate.heightened(interaction.feature)
+        runner.submit(interaction, skip={evaluator.name for evaluator in fast}, every=every)
     _logger.debug("evaluated in %.0f µs", (time.perf_counter() - started) * 1e6)
 
 

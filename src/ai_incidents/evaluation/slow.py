@@ -87,10 +87,12 @@ class SlowEvaluationRunner:
     def add_listener(self, listener: ResultListener) -> None:
         self._listeners.append(listener)
 
-    def submit(self, interaction: Interaction, skip: Collection[str] = ()) -> None:
-        """Queue the interaction for every slow evaluator not in ``skip``, if sampled and
-        within budget."""
-        if not self._sampled(interaction):
+    def submit(
+        self, interaction: Interaction, skip: Collection[str] = (), every: bool = False
+    ) -> None:
+        """Queue the interaction for every slow evaluator not in ``skip``, if sampled (or
+        ``every`` call is, under heightened monitoring) and within budget."""
+        if not every and not self._sampled(interaction):
             return
         for evaluator in self.evaluators():
             if evaluator.name in skip or self.hung.get(evaluator.name, 0) >= 3:

@@ -39,6 +39,7 @@ def incident_attributes(incident: Incident) -> dict[str, str]:
         semconv.AI_INCIDENT_STATUS: incident.status,
         semconv.GEN_AI_REQUEST_MODEL: incident.model,
         semconv.AI_INCIDENT_COUNT: str(incident.count),
+        semconv.AI_INCIDENT_VERSION: str(incident.version),
         semconv.AI_INCIDENT_USERS: str(incident.users),
     }
     evidence = incident.evidence

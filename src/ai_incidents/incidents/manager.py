@@ -98,7 +98,7 @@ class IncidentManager:
         self._by_span: collections.OrderedDict[int, list[Incident]] = collections.OrderedDict()
         self._waiting: dict[str, float] = {}
         """Incident id -> until when it waits for its span to carry it."""
-        self._known: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._known: collections.OrderedDict[str, Incident] = collections.OrderedDict()
         """The latest version of each incident handed to the sinks."""
         self._polled_at = time.time()
         self._init_threading()
@@ -164,26 +164,25 @@ class IncidentManager:
             self._wake.clear()
             self.store.retry_file()
             self.process_pending()
-            self._poll_changes()
             for ticker in self._tickers:
                 try:
                     ticker()
                 except Exception:
                     _logger.exception("ai-incidents ticker %r failed", ticker)
 
-    def _poll_changes(self) -> None:
-        """Hand over what other processes changed in the store (status, containment)."""
+    def _take_changes(self) -> None:
+        """Hand over what changed in the store besides this process's detections: status
+        changes by the CLI or other processes, containment recorded by the sinks."""
         try:
             since, self._polled_at = self._polled_at, time.time()
             changed = self.store.changed_since(since - 2 * _POLL_S)
         except Exception:
             _logger.debug("ai-incidents could not poll the store", exc_info=True)
             return
-        fresh = [i for i in changed if self._known.get(i.id, 0) < i.version]
+        fresh = [i for i in changed if self._version(i.id) < i.version]
         if fresh:
-            with self._work_lock:
-                self._load_outboxes(reload=True)
-                self._hand_over([IncidentChange(incident) for incident in fresh])
+            self._load_outboxes(reload=True)
+            self._hand_over([IncidentChange(incident) for incident in fresh])
 
     def process_pending(self) -> None:
         """Store what is queued and route it, now, on the calling thread."""
@@ -192,6 +191,7 @@ class IncidentManager:
             try:
                 self._load_outboxes()
                 self._process_queue()
+                self._take_changes()
             finally:
                 detach(token)
 
@@ -246,11 +246,16 @@ class IncidentManager:
             for i in latest.values()
         ])  # fmt: skip
 
+    def _version(self, incident_id: str) -> int:
+        known = self._known.get(incident_id)
+        return known.version if known is not None else 0
+
     def _hand_over(self, changes: list[IncidentChange]) -> None:
         for change in changes:
             incident = change.incident
-            self._known[incident.id] = incident.version
-            self._known.move_to_end(incident.id)
+            with self._lock:
+                self._known[incident.id] = incident
+                self._known.move_to_end(incident.id)
             for sink in self._sinks:
                 try:
                     sink(change)
@@ -287,7 +292,7 @@ class IncidentManager:
             found = self._by_span.get(span_id)
             if not found:
                 return []
-            latest = {i.id: i for i in found}
+            latest = {i.id: self._known.get(i.id, i) for i in found}
             return list(latest.values())
 
     def standalone(self, destination: str, exclude: set[str], limit: int = 1000) -> list[Incident]:

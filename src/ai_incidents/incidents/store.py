@@ -191,6 +191,7 @@ class IncidentStore:
                 _create_or_upgrade(db, self.schemas)
             else:
                 db.execute("SELECT count(*) FROM incidents").fetchone()
+                _create_or_upgrade(db, self.schemas)
         except BaseException:
             db.close()
             raise
