@@ -50,6 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
         change = actions.add_parser(name, help=what, parents=[store])
         change.add_argument("id", help="an incident id or its unique prefix")
         change.add_argument("--note", default="", help="why, for the history")
+        change.add_argument("--json", action="store_true", help="JSON instead of text")
         if name == "contain":
             change.add_argument("--action", dest="action_name", choices=ACTIONS,
                                 help="instead of the policy's")  # fmt: skip
