@@ -137,8 +137,8 @@ def test_a_disabled_feature_can_answer_with_a_fallback_streamed_or_not(contained
         stream = ask(client, stream=True)
         streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
         with anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="t") as claude:
-            message = claude.messages.create(model="claude-x", max_tokens=50,
-                                             messages=[{"role": "user", "content": "hi"}])  # fmt: skip
+            hello = [{"role": "user", "content": "hi"}]
+            message = claude.messages.create(model="claude-x", max_tokens=50, messages=hello)
     assert plain == streamed == message.content[0].text
     assert plain.startswith("Support is busy")
     assert server.requests == []

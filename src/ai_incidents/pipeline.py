@@ -73,6 +73,8 @@ class IncidentPipeline:
             default_feature=settings.feature or default_feature,
             on_llm_span=self.metrics.record_scores,
         )
+        if isinstance(logger_provider, LoggerProvider):
+            wrap_log_exporters(logger_provider)
         self.manager.add_sink(IncidentEvents(logger_provider, self.metrics))
         self.containment_state = ContainmentState(self.store)
         self.reviews = ReviewQueue(self.store)
@@ -207,9 +209,6 @@ def install(
         logger_provider or _logs.get_logger_provider(),
         default_feature=str(service) if service else "unknown",
     )
-    logs = logger_provider or _logs.get_logger_provider()
-    if isinstance(logs, LoggerProvider):
-        wrap_log_exporters(logs)
     weak = weakref.ref(pipeline)
     atexit.register(lambda: (found := weak()) is not None and found.shutdown())
     try:

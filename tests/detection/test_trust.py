@@ -230,6 +230,8 @@ def test_services_sharing_a_store_never_deliver_each_others_incidents(tmp_path):
         a.manager.submit(candidate_for(f"a-{i}"))
     a.manager.force_flush()
     a_exporter.export([])
+    a.manager.shutdown()
+    a_exporter.shutdown()  # service A stops: its undelivered incidents wait in the store
 
     b_restarted = IncidentPipeline(Settings(store=path), service="service-b")
     b_restarted.wrap(b_memory).export([])
@@ -519,9 +521,10 @@ def test_a_system_prompt_leak_escalates_with_the_users_it_reaches(tmp_path):
 def test_a_restart_delivers_what_the_last_run_could_not(tmp_path):
     path = str(tmp_path / "i.db")
     first = IncidentPipeline(Settings(store=path), service="svc")
-    first.wrap(OTLPSpanExporter(endpoint="http://127.0.0.1:9/v1/traces", timeout=0.2))
+    exporter = first.wrap(OTLPSpanExporter(endpoint="http://127.0.0.1:9/v1/traces", timeout=0.2))
     first.manager.submit(candidate_for("support"))
     first.manager.shutdown()
+    exporter.shutdown()
 
     second = IncidentPipeline(Settings(store=path), service="svc")
     memory = InMemorySpanExporter()

@@ -41,12 +41,17 @@ class BernoulliCUSUM:
         "drift_detected",
         "factor",
         "floor",
+        "frozen_for",
         "learning",
         "margin",
         "statistic",
         "threshold",
         "warmup",
     )  # fmt: skip
+
+    freeze_after_alarm = 500
+    """Observations after an alarm during which the baseline does not learn: a long
+    degradation must not become the new normal (each alarm restarts the count)."""
 
     def __init__(
         self,
@@ -64,6 +69,7 @@ class BernoulliCUSUM:
         self.warmup = warmup
         self.learning = learning
         self.count = 0
+        self.frozen_for = 0
         self.baseline = floor
         """The learned rate of events before any change."""
         self._reset()
@@ -102,10 +108,14 @@ class BernoulliCUSUM:
             self.bad_since_start += event
         else:
             self.calls_since_start = self.bad_since_start = 0
-        if self.statistic < self.threshold / 2:
+        if self.frozen_for:
+            self.frozen_for -= 1
+        elif self.statistic < self.threshold / 2:
             weight = max(self.learning, 1.0 / (self.count + 50))
             self.baseline += weight * ((1.0 if event else 0.0) - self.baseline)
         self.drift_detected = (
             self.count > self.warmup and self.statistic >= self.threshold * sensitivity
         )
+        if self.drift_detected:
+            self.frozen_for = self.freeze_after_alarm
         return self.drift_detected

@@ -40,7 +40,7 @@ from ai_incidents.detection.change import BernoulliCUSUM
 from ai_incidents.detection.drift import Binning, DriftMonitor, PageHinkley
 from ai_incidents.detection.observation import Observation
 from ai_incidents.detection.regression import RegressionTracker
-from ai_incidents.incidents.model import Candidate, Severity, SpanRef, capped
+from ai_incidents.incidents.model import SEVERITIES, Candidate, Severity, SpanRef, capped
 
 _logger = logging.getLogger(__name__)
 HEIGHTENED_SENSITIVITY = 0.6
@@ -119,11 +119,32 @@ class _KeyState:
         self.window = collections.deque(maxlen=config.drift_window)
         self.drifted: list[str] = []
         self.quality_dropped = False
-        self.last_population: dict[str, float] = {}
-        """When each population cause last raised a candidate (bounded by the causes)."""
+        self.last_population: dict[str, tuple[float, Severity]] = {}
+        """When each population cause last raised a candidate, and how severe (bounded by
+        the causes)."""
+        self.episodes: dict[str, _Episode] = {}
+        """Watched rates in a detected rise: calls and weak ones since it began."""
         self.drift_countdown = 0
         """Observations left during which a detected drift counts as an elevated signal."""
         self.examples: collections.deque[SpanRef] = collections.deque(maxlen=5)
+
+
+class _Episode:
+    """One detected rise of a watched rate: calls and events since it began; it ends after
+    ``QUIET_CALLS`` calls in a row with the CUSUM back at zero."""
+
+    QUIET_CALLS = 50
+    __slots__ = ("bad", "calls", "quiet", "since")
+
+    def __init__(self, calls: int, bad: int, since: float) -> None:
+        self.calls, self.bad, self.since, self.quiet = calls, bad, since, 0
+
+    def add(self, event: bool, statistic: float) -> bool:
+        """Count one call; True when the rise is over."""
+        self.calls += 1
+        self.bad += event
+        self.quiet = self.quiet + 1 if statistic == 0.0 else 0
+        return self.quiet >= self.QUIET_CALLS
 
 
 class Detector:
@@ -221,12 +242,29 @@ class Detector:
             signals.append("anomaly_detected")
             evidence["anomalies"] = anomalous
         for signal, monitor in state.rates.items():
-            monitor.update(signal in signals)
+            if signal == "safety_violation" or "safety_violation" not in signals:
+                monitor.update(signal in signals)
         state.changed = []
         sensitivity = HEIGHTENED_SENSITIVITY if gate.heightened(obs.feature) else 1.0
+        attacked = "safety_violation" in signals
         for signal, detector in state.changes.items():
-            if detector.update(signal in signals, sensitivity):
+            # A refused attack is the model doing its job: it is no weak answer of the
+            # feature, so attacks never make a quality or context incident for everyone.
+            if attacked and signal != "safety_violation":
+                continue
+            event = signal in signals
+            alarmed = detector.update(event, sensitivity)
+            episode = state.episodes.get(signal)
+            if episode is not None and episode.add(event, detector.statistic):
+                del state.episodes[signal]
+                episode = None
+            if alarmed:
                 state.changed.append(signal)
+                if episode is None:
+                    state.episodes[signal] = _Episode(
+                        detector.calls_since_start, detector.bad_since_start,
+                        state.change_started.get(signal, now),
+                    )  # fmt: skip
             elif detector.calls_since_start == 1:
                 state.change_started[signal] = now
         state.drifted = self._update_drift(obs, state)
@@ -336,9 +374,11 @@ class Detector:
                 "affected_share": round(share, 3),
                 "window": len(state.window),
             }
-            found.append(self._population(obs, state, mode, self._scope_severity(state),
-                                          tuple(elevated), "rates:" + "+".join(sorted(elevated)),
-                                          evidence, now))  # fmt: skip
+            ceiling = "medium" if "safety_violation" in elevated else "critical"
+            severity = capped(self._scope_severity(state), ceiling)
+            found.append(self._population(obs, state, mode, severity, tuple(elevated),
+                                          "rates:" + "+".join(sorted(elevated)), evidence,
+                                          now))  # fmt: skip
         for metric in state.drifted:
             stats = state.drift[metric].statistics
             if stats is not None:
@@ -373,15 +413,16 @@ class Detector:
     ) -> Candidate | None:
         """A rise in one watched rate, with its size, age and start."""
         detector = state.changes[signal]
+        episode = state.episodes[signal]
         mode, ceiling = _RATE_SIGNALS[signal]
-        rate, calls = detector.rate_since_start, detector.calls_since_start
+        rate, calls = episode.bad / max(episode.calls, 1), episode.calls
         evidence = {
             "detector": "bernoulli_cusum",
             "signal": signal,
             "rate_before": round(detector.baseline, 4),
             "rate_after": round(rate, 4),
             "calls": calls,
-            "since": state.change_started.get(signal, now),
+            "since": episode.since,
             "statistic": round(detector.statistic, 2),
             "affected_share": round(rate, 3),
             "window": calls,
@@ -404,11 +445,13 @@ class Detector:
         evidence: dict[str, object],
         now: float,
     ) -> Candidate | None:
-        """A population candidate, at most once per ``population_interval_s`` per cause."""
+        """A population candidate, at most once per ``population_interval_s`` per cause,
+        unless it is more severe than the last one (so an incident escalates as it grows)."""
         last = state.last_population.get(cause)
-        if last is not None and now - last < self.config.population_interval_s:
+        recent = last is not None and now - last[0] < self.config.population_interval_s
+        if recent and SEVERITIES.index(severity) >= SEVERITIES.index(last[1]):
             return None
-        state.last_population[cause] = now
+        state.last_population[cause] = (now, severity)
         return Candidate(
             failure_mode=mode,  # type: ignore[arg-type]
             severity=severity,
@@ -500,11 +543,13 @@ def _safety_severity(categories: set[str]) -> tuple[Severity, Severity]:
 
 
 def _share_severity(share: float, count: int) -> Severity:
+    """A population's severity from its share of affected calls, over enough calls: a few
+    calls are no evidence of a feature-wide problem, whatever their share."""
     if share >= 0.8 and count >= 50:
         return "critical"
-    if share >= 0.5:
+    if share >= 0.5 and count >= 20:
         return "high"
-    return "medium" if share >= 0.2 else "low"
+    return "medium" if share >= 0.2 and count >= 10 else "low"
 
 
 _HARMFUL_DIRECTION = {"quality_score": -1, "retrieval_relevance": -1, "safety_score": 1}

@@ -39,11 +39,11 @@ class Observation:
     def from_span(
         cls, attributes: Mapping[str, Any], span: SpanRef, latency_s: float, default_feature: str
     ) -> Observation:
-        requested = str(attributes.get(semconv.GEN_AI_REQUEST_MODEL) or "unknown")
+        requested = clean_name(attributes.get(semconv.GEN_AI_REQUEST_MODEL) or "unknown")
         return cls(
             span=span,
-            feature=str(attributes.get(semconv.AI_FEATURE_NAME) or default_feature),
-            model=str(attributes.get(semconv.GEN_AI_RESPONSE_MODEL) or requested),
+            feature=clean_name(attributes.get(semconv.AI_FEATURE_NAME) or default_feature),
+            model=clean_name(attributes.get(semconv.GEN_AI_RESPONSE_MODEL) or requested),
             requested_model=requested,
             response_id=attributes.get(semconv.GEN_AI_RESPONSE_ID),
             quality_score=_number(attributes.get(semconv.AI_QUALITY_SCORE)),
@@ -74,6 +74,19 @@ def fingerprint(identifier: Any) -> str | None:
     digest = hashlib.blake2b(identifier.encode("utf-8", "replace"), digest_size=8,
                              person=b"ai-incidents")  # fmt: skip
     return "u-" + digest.hexdigest()
+
+
+_MAX_NAME_CHARS = 256
+
+
+def clean_name(value: Any) -> str:
+    """A name from the app or a provider as detection keeps it: text that UTF-8 and SQLite
+    carry (no lone surrogates, no control characters), at most 256 characters."""
+    text = str(value)[:_MAX_NAME_CHARS]
+    if text.isprintable():
+        return text
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)
 
 
 def _number(value: Any) -> float | None:

@@ -8,7 +8,9 @@ I/O, O(1) work. Spans that are neither LLM calls nor feedback return after one l
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -17,7 +19,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from ai_incidents import semconv
 from ai_incidents.detection.detector import DetectionConfig, Detector
-from ai_incidents.detection.observation import Observation
+from ai_incidents.detection.observation import Observation, clean_name
 from ai_incidents.incidents.model import Candidate, SpanRef
 
 _logger = logging.getLogger(__name__)
@@ -51,6 +53,13 @@ class IncidentSpanProcessor(SpanProcessor):
         self.default_feature = default_feature
         self.errors = 0
         """Spans detection failed on (logged the first time)."""
+        self._init_lock()
+        weak_reinit = weakref.WeakMethod(self._init_lock)
+        os.register_at_fork(after_in_child=lambda: (weak_reinit() or (lambda: None))())
+
+    def _init_lock(self) -> None:
+        """A fresh lock (at start, and in a forked child: a thread of the parent may have
+        held it at the fork, and it does not exist in the child)."""
         self._lock = threading.Lock()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -91,7 +100,7 @@ class IncidentSpanProcessor(SpanProcessor):
                       for link in span.links), None)  # fmt: skip
         with self._lock:
             return self.detector.observe_feedback(
-                feature=str(attributes.get(semconv.AI_FEATURE_NAME) or self.default_feature),
+                feature=clean_name(attributes.get(semconv.AI_FEATURE_NAME) or self.default_feature),
                 negative=attributes.get(semconv.AI_FEEDBACK_LABEL) == "negative",
                 span=_ref(span),
                 response_id=attributes.get(semconv.GEN_AI_RESPONSE_ID),

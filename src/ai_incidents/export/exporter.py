@@ -12,7 +12,10 @@ chunks right after the first successful export. The store is never touched here.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
+import weakref
 from collections.abc import Sequence
 
 from opentelemetry.sdk.resources import Resource
@@ -26,7 +29,7 @@ from ai_incidents.incidents.model import Incident
 _logger = logging.getLogger(__name__)
 _CHUNK = 500
 """Incident spans per export request (about 1 KB each: well under a collector's 4 MiB)."""
-_MAX_BACKLOG_CHUNKS = 20
+_DRAIN_S = 1.0
 
 
 def destination_of(exporter: SpanExporter, service: str) -> str:
@@ -49,6 +52,13 @@ class IncidentExporter(SpanExporter):
         self.destination = destination or destination_of(exporter, "unknown_service")
         """The key of this destination's outbox in the store."""
         manager.register(self.destination)
+        self._init_lock()
+        weak_reinit = weakref.WeakMethod(self._init_lock)
+        os.register_at_fork(after_in_child=lambda: (weak_reinit() or (lambda: None))())
+
+    def _init_lock(self) -> None:
+        """A fresh lock (at start, and in a forked child, where a thread of the parent may
+        have held it)."""
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -83,7 +93,10 @@ class IncidentExporter(SpanExporter):
         return batch, on_spans, standalone
 
     def _drain_backlog(self, resource: Resource) -> None:
-        for _ in range(_MAX_BACKLOG_CHUNKS):
+        """After a successful export, send the backlog in chunks, for at most about a
+        second (the rest goes with the next exports)."""
+        deadline = time.monotonic() + _DRAIN_S
+        while time.monotonic() < deadline:
             backlog = self.manager.standalone(self.destination, set(), limit=_CHUNK)
             if not backlog:
                 return
@@ -93,7 +106,13 @@ class IncidentExporter(SpanExporter):
             self.manager.delivered(self.destination, backlog)
 
     def shutdown(self) -> None:
+        """Send what this destination still has to receive (an app that ends no more spans
+        gets no more exports), shut the exporter, and release the claims on what is left
+        for the next run."""
+        if self.manager.standalone(self.destination, set(), limit=1):
+            self.export([])
         self.exporter.shutdown()
+        self.manager.release()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self.exporter.force_flush(timeout_millis)

@@ -43,6 +43,8 @@ _POLL_S = 1.0
 """The worker wakes at least this often: changes other processes (the CLI) made to the
 store reach this process's sinks and outboxes within about that long."""
 _MAX_KNOWN_VERSIONS = 10_000
+_CLAIM_EVERY_S = 10.0
+"""How often leases on deliveries are renewed, and lapsed ones claimed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +93,8 @@ class IncidentManager:
         """Candidates dropped because the queue was full."""
         self.store_errors = 0
         """Batches the store could not write (not even in memory); they are retried."""
+        self.rejected = 0
+        """Candidates the store refused on their own (dropped, logged once)."""
         self._sinks: list[IncidentSink] = []
         self._tickers: list[Ticker] = []
         self._outboxes: dict[str, collections.OrderedDict[str, Incident]] = {}
@@ -100,14 +104,20 @@ class IncidentManager:
         """Incident id -> until when it waits for its span to carry it."""
         self._known: collections.OrderedDict[str, Incident] = collections.OrderedDict()
         """The latest version of each incident handed to the sinks."""
-        self._polled_at = time.time()
+        self._claim_at = 0.0
         self._init_threading()
         weak_reinit = weakref.WeakMethod(self._init_threading)
         os.register_at_fork(after_in_child=lambda: (weak_reinit() or (lambda: None))())
 
     def _init_threading(self) -> None:
-        """Fresh locks, queue and worker (at start, and in a forked child)."""
-        self._queue: collections.deque[Candidate | _Receipt] = collections.deque()
+        """Fresh locks, queues and worker (at start, and in a forked child, which also
+        forgets the parent's outboxes: the parent delivers them)."""
+        self._queue: collections.deque[Candidate] = collections.deque()
+        self._receipts: collections.deque[_Receipt] = collections.deque()
+        for outbox in getattr(self, "_outboxes", {}).values():
+            outbox.clear()
+        self._by_span = collections.OrderedDict()
+        self._waiting = {}
         self._lock = threading.Lock()
         self._work_lock = threading.Lock()
         self._wake = threading.Event()
@@ -171,17 +181,21 @@ class IncidentManager:
                     _logger.exception("ai-incidents ticker %r failed", ticker)
 
     def _take_changes(self) -> None:
-        """Hand over what changed in the store besides this process's detections: status
-        changes by the CLI or other processes, containment recorded by the sinks."""
+        """Hand over what changed in the store besides detections: status changes by the
+        CLI or another process, containment recorded by the sinks (each claimed by one
+        process); and now and then claim deliveries whose owner went away."""
         try:
-            since, self._polled_at = self._polled_at, time.time()
-            changed = self.store.changed_since(since - 2 * _POLL_S)
+            fresh = self.store.claim_announcements()
+            due = time.monotonic() >= self._claim_at
+            if fresh or due:
+                self._load_outboxes(reload=True)
+            if due:
+                self.store.renew_leases()
+                self._claim_at = time.monotonic() + _CLAIM_EVERY_S
         except Exception:
             _logger.debug("ai-incidents could not poll the store", exc_info=True)
             return
-        fresh = [i for i in changed if self._version(i.id) < i.version]
         if fresh:
-            self._load_outboxes(reload=True)
             self._hand_over([IncidentChange(incident) for incident in fresh])
 
     def process_pending(self) -> None:
@@ -199,8 +213,9 @@ class IncidentManager:
         candidates: list[Candidate] = []
         receipts: list[_Receipt] = []
         while self._queue:
-            item = self._queue.pop()
-            (receipts if isinstance(item, _Receipt) else candidates).append(item)
+            candidates.append(self._queue.pop())
+        while self._receipts:
+            receipts.append(self._receipts.pop())
         for receipt in receipts:
             try:
                 self.store.mark_delivered(receipt.destination, receipt.incidents)
@@ -211,12 +226,30 @@ class IncidentManager:
         try:
             incidents = self.store.record_many(candidates)
         except Exception:
-            self.store_errors += 1
-            _logger.exception("ai-incidents could not store %d incidents; will retry",
-                              len(candidates))  # fmt: skip
-            self._queue.extend(reversed(candidates))
-            return
+            candidates, incidents = self._record_one_by_one(candidates)
         self._route(candidates, incidents)
+
+    def _record_one_by_one(self, candidates: list[Candidate]) -> tuple[list, list]:
+        """After a batch failed: each candidate alone; one the store refuses is dropped, so
+        it cannot hold back the others; if the store fails them all, they wait."""
+        stored: list[Candidate] = []
+        incidents: list[Incident] = []
+        failures = 0
+        for candidate in candidates:
+            try:
+                incidents.append(self.store.record(candidate))
+                stored.append(candidate)
+            except Exception:
+                failures += 1
+                self.rejected += 1
+                if self.rejected == 1:
+                    _logger.exception("ai-incidents: the store refused an incident; dropped")
+        if failures == len(candidates):
+            self.rejected -= failures
+            self.store_errors += 1
+            _logger.warning("ai-incidents could not store %d incidents; will retry", failures)
+            self._queue.extend(reversed(candidates[-self.max_queue :]))
+        return stored, incidents
 
     def _route(self, candidates: list[Candidate], incidents: list[Incident]) -> None:
         latest: dict[str, Incident] = {}
@@ -273,7 +306,7 @@ class IncidentManager:
             try:
                 if destination in new:
                     self.store.register_destination(destination)
-                pending = self.store.pending_delivery(destination)
+                pending = self.store.claim_deliveries(destination)
             except Exception:
                 _logger.exception("ai-incidents could not read pending deliveries")
                 with self._lock:
@@ -328,8 +361,11 @@ class IncidentManager:
                 kept = outbox.get(incident.id) if outbox is not None else None
                 if kept is not None and kept.version <= incident.version:
                     del outbox[incident.id]
-        self._queue.appendleft(_Receipt(destination, incidents))
-        self._wake.set()
+        self._receipts.appendleft(_Receipt(destination, incidents))
+        if self._shut_down:
+            self.process_pending()
+        else:
+            self._wake.set()
 
     def not_delivered(self, incidents: Sequence[Incident]) -> None:
         """An export carrying these incidents on their spans failed: they travel on their own."""
@@ -351,3 +387,11 @@ class IncidentManager:
         if worker is not None and worker is not threading.current_thread():
             worker.join(timeout_s)
         self.process_pending()
+
+    def release(self) -> None:
+        """Give up this process's claims on undelivered incidents (after the last export:
+        the next run, or another process, delivers them at once)."""
+        try:
+            self.store.release_leases()
+        except Exception:
+            _logger.debug("ai-incidents could not release its deliveries", exc_info=True)

@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,14 +68,19 @@ CREATE TABLE IF NOT EXISTS destinations (
     seen REAL NOT NULL
 );
 """
-_SCHEMA_VERSION = 3
+_SCHEMA_VERSION = 4
 STATUSES = ("open", "acknowledged", "contained", "resolved")
 _ADDED_COLUMNS = {
     "version": "INTEGER NOT NULL DEFAULT 1",
     "users": "TEXT NOT NULL DEFAULT '[]'",
     "summary": "TEXT NOT NULL DEFAULT ''",
     "updated": "REAL NOT NULL DEFAULT 0",
+    "announced": "INTEGER NOT NULL DEFAULT 0",
 }
+_ADDED_DELIVERY_COLUMNS = {"owner": "TEXT", "lease": "REAL NOT NULL DEFAULT 0"}
+LEASE_S = 60.0
+"""A process's claim on the deliveries it owns lapses after this long without renewal:
+another process (or the next run) then delivers them."""
 _DESTINATION_TTL_S = 7 * 86400.0
 """A destination not seen for this long no longer gets status changes made elsewhere."""
 _MAX_EXAMPLES = 10
@@ -133,6 +140,8 @@ class IncidentStore:
         self.busy_timeout_s = busy_timeout_s
         self.destinations: set[str] = set()
         """Where new incidents are to be delivered (keys of this process's outboxes)."""
+        self.owner = _new_owner()
+        """This process's name on the deliveries it claims (new in a forked child)."""
         self.schemas: list[str] = []
         """More tables, created with the store's own on every connection (containment)."""
         self.problem: str | None = None
@@ -140,10 +149,19 @@ class IncidentStore:
         self.fallbacks = 0
         """How many times the store fell back to memory."""
         self._lock = threading.RLock()
+        weak_reinit = weakref.WeakMethod(self._after_fork)
+        os.register_at_fork(after_in_child=lambda: (weak_reinit() or (lambda: None))())
         self._db: sqlite3.Connection | None = None
+        self._inode: tuple[int, int] | None = None
         self._pid = 0
         self._in_memory = False
         self._retry_at = 0.0
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh lock (a parent's thread may have held it); the
+        connection is reopened on first use (it belongs to the parent)."""
+        self._lock = threading.RLock()
+        self.owner = _new_owner()
 
     @property
     def in_memory(self) -> bool:
@@ -169,6 +187,7 @@ class IncidentStore:
         try:
             self._db = self._open_file()
             self._in_memory = False
+            self._inode = _inode(self.path)
         except _STORE_ERRORS as error:
             if not self.fall_back:
                 raise StoreUnavailable(f"{self.path}: {error}") from error
@@ -217,29 +236,38 @@ class IncidentStore:
         self.problem = f"{type(error).__name__}: {error}"
 
     def retry_file(self) -> None:
-        """If the store fell back to memory and a retry is due, try the file again (the
-        incident manager's worker calls this, so no app thread ever waits on a lock)."""
-        with self._lock:
-            if self._in_memory and self._db is not None and time.monotonic() >= self._retry_at:
-                self._try_file_again()
-
-    def _try_file_again(self) -> None:
-        self._retry_at = time.monotonic() + _RETRY_FILE_AFTER_S
+        """The incident manager's worker calls this about every second: if the store fell
+        back to memory and a retry is due, try the file again; if the file was removed or
+        replaced under the open connection, make a new one. The file is opened without
+        holding the store's lock, so writes go on (to memory) while it waits."""
+        if self._pid != os.getpid() or self._db is None or not self.fall_back:
+            return
+        if self._in_memory:
+            if time.monotonic() < self._retry_at:
+                return
+            self._retry_at = time.monotonic() + _RETRY_FILE_AFTER_S
+        elif self._inode is None or self._inode == _inode(self.path):
+            return
+        else:
+            _logger.warning("ai-incidents: the incident store %s was removed or replaced;"
+                            " writing a new one", self.path)  # fmt: skip
         try:
             db = self._open_file()
         except _STORE_ERRORS:
             return
-        memory = self._db
-        assert memory is not None
-        try:
-            moved = _copy_into(memory, db)
-        except _STORE_ERRORS:
-            db.close()
-            return
-        memory.close()
-        self._db, self._in_memory, self.problem = db, False, None
-        _logger.warning("ai-incidents: the incident store %s is usable again (%d incidents moved"
-                        " from memory)", self.path, moved)  # fmt: skip
+        with self._lock:
+            old = self._db
+            try:
+                moved = _copy_into(old, db) if old is not None else 0
+            except _STORE_ERRORS:
+                db.close()
+                return
+            if old is not None:
+                old.close()
+            self._db, self._in_memory, self.problem = db, False, None
+            self._inode = _inode(self.path)
+        _logger.warning("ai-incidents: the incident store %s is in use (%d incidents moved"
+                        " into it)", self.path, moved)  # fmt: skip
 
     def add_schema(self, schema: str) -> None:
         """Tables of another stage kept in this store (``CREATE ... IF NOT EXISTS``)."""
@@ -323,7 +351,7 @@ class IncidentStore:
         db.execute(
             "INSERT INTO incidents (id, group_key, failure_mode, severity, signals, feature,"
             " model, action, status, first_seen, last_seen, count, evidence, examples, version,"
-            " users, summary, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?)",
+            " users, summary, updated, announced) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,1)",
             (
                 incident.id, incident.group_key, incident.failure_mode, incident.severity,
                 ",".join(incident.signals), incident.feature, incident.model, incident.action,
@@ -380,13 +408,13 @@ class IncidentStore:
         incident.summary = summarize(incident)
         db.execute(
             "UPDATE incidents SET severity=?, action=?, signals=?, status=?, last_seen=?, count=?,"
-            " evidence=?, examples=?, version=?, model=?, users=?, summary=?, updated=?"
-            " WHERE id=?",
+            " evidence=?, examples=?, version=?, model=?, users=?, summary=?, updated=?,"
+            " announced=? WHERE id=?",
             (
                 incident.severity, incident.action, ",".join(incident.signals), incident.status,
                 incident.last_seen, incident.count, _json(incident.evidence),
                 _examples_json(incident.examples), incident.version, incident.model,
-                json.dumps(users), incident.summary, time.time(), incident.id,
+                json.dumps(users), incident.summary, time.time(), incident.version, incident.id,
             ),
         )  # fmt: skip
         self._to_deliver(db, incident.id, incident.version)
@@ -395,12 +423,71 @@ class IncidentStore:
     def _to_deliver(
         self, db: sqlite3.Connection, incident_id: str, version: int, also: set[str] = frozenset()
     ) -> None:
+        """Deliveries of this version: this process's destinations owned by it, the others
+        (a status change made here for every known destination) by whoever claims them."""
+        now = time.time()
+        rows = [(incident_id, d, version, self.owner, now) for d in self.destinations]
+        rows += [(incident_id, d, version, None, 0.0) for d in also - self.destinations]
         db.executemany(
-            "INSERT INTO deliveries (incident_id, destination, version) VALUES (?,?,?)"
-            " ON CONFLICT (incident_id, destination)"
-            " DO UPDATE SET version=excluded.version",
-            [(incident_id, destination, version) for destination in self.destinations | also],
+            "INSERT INTO deliveries (incident_id, destination, version, owner, lease)"
+            " VALUES (?,?,?,?,?) ON CONFLICT (incident_id, destination)"
+            " DO UPDATE SET version=excluded.version, owner=excluded.owner, lease=excluded.lease",
+            rows,
         )
+
+    def claim_deliveries(self, destination: str) -> list[Incident]:
+        """The incidents ``destination`` has still to receive that this process owns now:
+        its own, and those nobody owns or whose owner's lease lapsed (claimed here)."""
+        now = time.time()
+
+        def claim(db: sqlite3.Connection) -> list[sqlite3.Row]:
+            owners = [row[0] for row in db.execute(
+                "SELECT DISTINCT owner FROM deliveries WHERE destination=? AND owner IS NOT NULL"
+                " AND owner != ?", (destination, self.owner),
+            )]  # fmt: skip
+            gone = [owner for owner in owners if not _alive(owner)]
+            db.executemany(
+                "UPDATE deliveries SET owner=?, lease=? WHERE destination=? AND owner=?",
+                [(self.owner, now, destination, owner) for owner in gone],
+            )
+            db.execute(
+                "UPDATE deliveries SET owner=?, lease=? WHERE destination=? AND"
+                " (owner IS NULL OR owner=? OR lease < ?)",
+                (self.owner, now, destination, self.owner, now - LEASE_S),
+            )
+            return db.execute(
+                "SELECT incidents.* FROM incidents JOIN deliveries ON deliveries.incident_id = id"
+                " WHERE destination=? AND owner=? ORDER BY last_seen",
+                (destination, self.owner),
+            ).fetchall()
+
+        return [_incident(row) for row in self.write(claim)]
+
+    def release_leases(self) -> None:
+        """Give up this process's claims (at shutdown: the next run takes them at once)."""
+        self.write(lambda db: db.execute(
+            "UPDATE deliveries SET owner=NULL, lease=0 WHERE owner=?", (self.owner,)
+        ))  # fmt: skip
+
+    def renew_leases(self) -> None:
+        """Keep this process's claim on the deliveries it owns."""
+        self.write(lambda db: db.execute(
+            "UPDATE deliveries SET lease=? WHERE owner=?", (time.time(), self.owner)
+        ))  # fmt: skip
+
+    def claim_announcements(self) -> list[Incident]:
+        """Changes no process has handed to its sinks yet (a status set by the CLI, or by
+        containment), claimed by this process: each is announced once, by one process."""
+
+        def claim(db: sqlite3.Connection) -> list[sqlite3.Row]:
+            rows = db.execute("SELECT * FROM incidents WHERE version > announced").fetchall()
+            db.executemany(
+                "UPDATE incidents SET announced=? WHERE id=? AND announced < ?",
+                [(row["version"], row["id"], row["version"]) for row in rows],
+            )
+            return rows
+
+        return [_incident(row) for row in self.write(claim)]
 
     def set_status(
         self, incident_id: str, status: str, note: str = "", action: str | None = None
@@ -438,13 +525,6 @@ class IncidentStore:
             "INSERT INTO destinations (name, seen) VALUES (?, ?)"
             " ON CONFLICT (name) DO UPDATE SET seen=excluded.seen", (name, time.time())
         ))  # fmt: skip
-
-    def changed_since(self, since: float) -> list[Incident]:
-        """Incidents written after ``since`` (by any process), oldest change first."""
-        rows = self._run(lambda db: db.execute(
-            "SELECT * FROM incidents WHERE updated > ? ORDER BY updated", (since,)
-        ).fetchall())  # fmt: skip
-        return [_incident(row) for row in rows]
 
     def mark_delivered(self, destination: str, incidents: Sequence[Incident]) -> None:
         """``destination`` received these incidents (at the versions they carry)."""
@@ -530,6 +610,10 @@ def _create_or_upgrade(db: sqlite3.Connection, schemas: Sequence[str] = ()) -> N
             for name, definition in _ADDED_COLUMNS.items():
                 if name not in columns:
                     db.execute(f"ALTER TABLE incidents ADD COLUMN {name} {definition}")
+            columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
+            for name, definition in _ADDED_DELIVERY_COLUMNS.items():
+                if name not in columns:
+                    db.execute(f"ALTER TABLE deliveries ADD COLUMN {name} {definition}")
             db.execute("CREATE INDEX IF NOT EXISTS incidents_updated ON incidents (updated)")
             db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
     except BaseException:
@@ -538,27 +622,54 @@ def _create_or_upgrade(db: sqlite3.Connection, schemas: Sequence[str] = ()) -> N
     db.execute("COMMIT")
 
 
+def _new_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _alive(owner: str) -> bool:
+    """Whether the process named by ``owner`` may still run (unknown hosts: yes)."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _copy_into(memory: sqlite3.Connection, db: sqlite3.Connection) -> int:
-    """Copy every row kept in memory into the file; the number of incidents copied."""
+    """Copy every row of ``memory`` (another connection) into ``db``, table by table (the
+    tables of other stages too); the number of incidents copied."""
+    tables = [row[0] for row in memory.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+    )]  # fmt: skip
     db.execute("BEGIN IMMEDIATE")
     try:
-        incidents = memory.execute("SELECT * FROM incidents").fetchall()
-        for table, rows in (
-            ("incidents", incidents),
-            ("deliveries", memory.execute("SELECT * FROM deliveries").fetchall()),
-            ("status_history", memory.execute("SELECT * FROM status_history").fetchall()),
-        ):
+        for table in tables:
+            rows = memory.execute(f"SELECT * FROM {table}").fetchall()
             if rows:
                 names = ", ".join(rows[0].keys())
                 marks = ", ".join("?" * len(rows[0].keys()))
-                verb = "INSERT OR IGNORE" if table != "status_history" else "INSERT"
+                verb = "INSERT" if table == "status_history" else "INSERT OR IGNORE"
                 db.executemany(f"{verb} INTO {table} ({names}) VALUES ({marks})",
                                [tuple(row) for row in rows])  # fmt: skip
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
-    return len(incidents)
+    return memory.execute("SELECT count(*) FROM incidents").fetchone()[0]
 
 
 def _json(value: object) -> str:
