@@ -587,3 +587,108 @@ def test_incident_log_events_survive_an_outage_once_each(tmp_path):
 
 def attribute(record, key: str) -> str:
     return next(kv.value.string_value for kv in record.attributes if kv.key == key)
+
+
+# Found by a hostile review.
+
+
+def test_a_lone_surrogate_in_a_name_never_stops_incident_handling(tmp_path):
+    provider, pipeline, memory = pipeline_on(tmp_path)
+    tracer = provider.get_tracer("app")
+    call(tracer, LEAK, **{"gen_ai.request.model": "gpt-4o\udc80"})
+    for i in range(5):
+        call(tracer, LEAK, **{"ai.feature.name": f"feature-{i}"})
+    pipeline.manager.force_flush()
+
+    assert len(pipeline.store.list()) == 6
+    assert len(incident_events(memory)) == 6
+
+
+def test_a_forked_child_is_not_deadlocked_by_a_parent_thread_in_on_end(tmp_path):
+    provider, pipeline, _ = pipeline_on(tmp_path)
+    tracer = provider.get_tracer("app")
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            call(tracer, HEALTHY)
+
+    threads = [threading.Thread(target=busy, daemon=True) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(10):
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    call(tracer, LEAK)
+                    pipeline.manager.force_flush()
+                    code = 0
+                finally:
+                    os._exit(code)
+            deadline = time.monotonic() + 20
+            while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if done[0] == 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0, "child hung"
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+
+def test_a_restart_does_not_send_again_what_the_last_run_delivered(tmp_path):
+    path = str(tmp_path / "i.db")
+    with OTLPReceiver() as receiver:
+        for run in range(2):
+            pipeline = IncidentPipeline(Settings(store=path), service="svc")
+            provider = TracerProvider()
+            exporter = OTLPSpanExporter(endpoint=f"{receiver.endpoint}/v1/traces", timeout=2)
+            provider.add_span_processor(pipeline.processor)
+            provider.add_span_processor(BatchSpanProcessor(pipeline.wrap(exporter)))
+            if run == 0:
+                for i in range(5):
+                    call(provider.get_tracer("app"), LEAK, **{"ai.feature.name": f"f-{i}"})
+            pipeline.shutdown()  # as at exit: the manager first, then the SDK
+            provider.shutdown()
+        changes = [
+            (kv.value.string_value, next(v.value.string_value for v in e.attributes
+                                         if v.key == "ai.incident.version"))
+            for s in receiver.spans() for e in s.events for kv in e.attributes
+            if kv.key == "ai.incident.id"
+        ]  # fmt: skip
+    assert len({incident for incident, _ in changes}) == 5
+    assert len(changes) == len(set(changes))
+
+
+def test_refused_attacks_never_become_a_feature_wide_quality_incident(tmp_path):
+    provider, pipeline, _ = pipeline_on(tmp_path)
+    tracer = provider.get_tracer("app")
+    for _ in range(300):
+        call(tracer, HEALTHY)
+    refused = {**ATTEMPT, "ai.quality.score": 0.3, "ai.quality.flags": ("refusal",)}
+    for _ in range(200):
+        call(tracer, refused, **{"enduser.id": "mallory"})
+    pipeline.manager.force_flush()
+
+    incidents = pipeline.store.list()
+    assert {i.failure_mode for i in incidents} == {"prompt_injection"}
+    assert all(i.severity in ("low", "medium") for i in incidents)
+
+
+def test_a_removed_store_folder_is_written_again(tmp_path):
+    import shutil
+
+    folder = tmp_path / "store"
+    pipeline = IncidentPipeline(Settings(store=str(folder / "i.db")), service="svc")
+    pipeline.manager.submit(candidate_for("before"))
+    pipeline.manager.force_flush()
+    shutil.rmtree(folder)
+    pipeline.store.retry_file()
+    pipeline.manager.submit(candidate_for("after"))
+    pipeline.manager.force_flush()
+
+    assert {i.feature for i in IncidentStore(folder / "i.db").list()} == {"before", "after"}

@@ -267,7 +267,7 @@ class Detector:
                     )  # fmt: skip
             elif detector.calls_since_start == 1:
                 state.change_started[signal] = now
-        state.drifted = self._update_drift(obs, state)
+        state.drifted = self._update_drift(obs, state, attacked)
 
     def _anomalies(self, obs: Observation, state: _KeyState) -> dict[str, float]:
         values = {
@@ -288,10 +288,12 @@ class Detector:
             found["error_rate"] = round(state.errors.rate, 3)
         return found
 
-    def _update_drift(self, obs: Observation, state: _KeyState) -> list[str]:
-        """Feed the drift monitors; return the metrics that drifted the harmful way now."""
+    def _update_drift(self, obs: Observation, state: _KeyState, attacked: bool) -> list[str]:
+        """Feed the drift monitors; return the metrics that drifted the harmful way now.
+        The quality of an attacked call (often a refusal) says nothing about the feature."""
+        quality = None if attacked else obs.quality_score
         values = (
-            ("quality_score", obs.quality_score),
+            ("quality_score", quality),
             ("safety_score", obs.safety_score),
             ("retrieval_relevance", obs.retrieval_relevance),
             ("answer_length", None if obs.output_tokens is None else log_scale(obs.output_tokens)),
@@ -304,8 +306,8 @@ class Detector:
             if value is not None and monitor.update(value) and _harmful(metric, monitor):
                 drifted.append(metric)
         state.quality_dropped = (
-            obs.quality_score is not None
-            and state.quality_change.update(obs.quality_score)
+            quality is not None
+            and state.quality_change.update(quality)
             and state.quality_change.direction == "decrease"
         )
         return drifted
@@ -366,7 +368,11 @@ class Detector:
         if state.drift_countdown:
             elevated.append("drift_detected")
         if len(elevated) >= 2:
-            mode = "context_issues" if "context_issue" in elevated else "quality_degradation"
+            mode = (
+                "prompt_injection" if "safety_violation" in elevated
+                else "context_issues" if "context_issue" in elevated
+                else "quality_degradation"
+            )  # fmt: skip
             share = sum(state.window) / max(len(state.window), 1)
             evidence = {
                 "rates": {n: round(state.rates[n].rate, 3) for n in elevated if n in state.rates},

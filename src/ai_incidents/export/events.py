@@ -15,6 +15,7 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, T
 
 from ai_incidents import semconv
 from ai_incidents.export.metrics import IncidentMetrics
+from ai_incidents.export.sanitize import sanitized
 from ai_incidents.incidents.manager import IncidentChange
 from ai_incidents.incidents.model import Incident
 from ai_incidents.version import __version__
@@ -22,7 +23,6 @@ from ai_incidents.version import __version__
 _SCOPE = InstrumentationScope(semconv.INSTRUMENTATION_SCOPE, __version__)
 
 
-_MAX_NAME_CHARS = 256
 _MAX_SUMMARY_CHARS = 512
 
 
@@ -46,19 +46,10 @@ def incident_attributes(incident: Incident) -> dict[str, str]:
     if "model_before" in evidence:
         attributes[semconv.AI_INCIDENT_MODEL_BEFORE] = str(evidence["model_before"])
         attributes[semconv.AI_INCIDENT_MODEL_AFTER] = str(evidence.get("model_after"))
-    cleaned = {name: sanitized(value, _MAX_NAME_CHARS) for name, value in attributes.items()}
+    cleaned = {name: sanitized(value) for name, value in attributes.items()}
     if incident.summary:
         cleaned[semconv.AI_INCIDENT_SUMMARY] = sanitized(incident.summary, _MAX_SUMMARY_CHARS)
     return cleaned
-
-
-def sanitized(value: str, limit: int) -> str:
-    """``value`` as plain, exportable text: no control characters or lone surrogates (which
-    UTF-8 cannot carry), at most ``limit`` characters."""
-    text = value.encode("utf-8", "replace").decode("utf-8")
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else "\ufffd" for c in text)
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def with_incident_events(span: ReadableSpan, incidents: list[Incident]) -> ReadableSpan:

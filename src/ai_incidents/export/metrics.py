@@ -10,6 +10,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 
 from ai_incidents import semconv
 from ai_incidents.detection.detector import Detector
+from ai_incidents.export.sanitize import sanitized
 from ai_incidents.incidents.model import Incident
 from ai_incidents.version import __version__
 
@@ -83,8 +84,8 @@ class IncidentMetrics:
             {
                 semconv.AI_INCIDENT_SEVERITY: incident.severity,
                 semconv.AI_INCIDENT_FAILURE_MODE: incident.failure_mode,
-                semconv.AI_INCIDENT_FEATURE: incident.feature,
-                semconv.GEN_AI_REQUEST_MODEL: incident.model,
+                semconv.AI_INCIDENT_FEATURE: sanitized(incident.feature),
+                semconv.GEN_AI_REQUEST_MODEL: sanitized(incident.model),
             },
         )
 
@@ -97,8 +98,10 @@ class IncidentMetrics:
                     value,
                     {
                         semconv.AI_EVALUATION_ASPECT: aspect,
-                        semconv.AI_FEATURE_NAME: str(attributes.get(semconv.AI_FEATURE_NAME, "")),
-                        semconv.GEN_AI_REQUEST_MODEL: str(
+                        semconv.AI_FEATURE_NAME: sanitized(
+                            attributes.get(semconv.AI_FEATURE_NAME, "")
+                        ),
+                        semconv.GEN_AI_REQUEST_MODEL: sanitized(
                             attributes.get(semconv.GEN_AI_REQUEST_MODEL, "")
                         ),
                     },
@@ -113,8 +116,8 @@ class IncidentMetrics:
                             getattr(monitor.statistics, field),
                             {
                                 semconv.AI_DRIFT_METRIC_NAME: metric,
-                                semconv.AI_FEATURE_NAME: feature,
-                                semconv.GEN_AI_RESPONSE_MODEL: model,
+                                semconv.AI_FEATURE_NAME: sanitized(feature),
+                                semconv.GEN_AI_RESPONSE_MODEL: sanitized(model),
                             },
                         )
 

@@ -61,7 +61,11 @@ def summarize(incident: Incident) -> str:
         )
     scope = f"{incident.count} request{'s' if incident.count != 1 else ''}"
     if incident.users:
-        scope += f", {incident.users} user{'s' if incident.users != 1 else ''} or sessions"
+        scope += (
+            f", {incident.users} users or sessions"
+            if incident.users != 1
+            else ", 1 user or session"
+        )
     categories = evidence.get("safety_categories")
     if isinstance(categories, list) and categories:
         what = "; ".join(_CATEGORY_NAMES.get(str(c), str(c)) for c in _by_gravity(categories))
