@@ -43,6 +43,8 @@ from ai_incidents.export.logs import wrap_log_exporters
 from ai_incidents.export.metrics import IncidentMetrics
 from ai_incidents.incidents.manager import IncidentManager
 from ai_incidents.incidents.store import IncidentStore
+from ai_incidents.notify.channels import pagerduty, webhook
+from ai_incidents.notify.sender import Notifier
 
 _logger = logging.getLogger(__name__)
 
@@ -89,6 +91,9 @@ class IncidentPipeline:
         self.manager.add_sink(self.containment)
         if settings.flagd_file:
             self.containment_state.on_change(FlagdFileWriter(settings.flagd_file))
+        self.notifiers = _notifiers(settings, self.service)
+        for notifier in self.notifiers:
+            self.manager.add_sink(notifier)
         self.manager.add_ticker(self._tick)
         self._review_listener = self.reviews.listener(self.containment.in_review)
 
@@ -164,6 +169,18 @@ class IncidentPipeline:
             if self.processor not in multi._span_processors:
                 multi._span_processors = (self.processor, *multi._span_processors)
         return wrapped
+
+
+def _notifiers(settings: Settings, service: str) -> list[Notifier]:
+    notifiers = []
+    if settings.webhook_url:
+        notifiers.append(
+            Notifier("webhook", webhook(settings.webhook_url, settings.webhook_secret))
+        )
+    if settings.pagerduty_routing_key:
+        build = pagerduty(settings.pagerduty_url, settings.pagerduty_routing_key, service)
+        notifiers.append(Notifier("pagerduty", build))
+    return notifiers
 
 
 def _overrides(text: str) -> dict[tuple[str, str], str]:
