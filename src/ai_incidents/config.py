@@ -45,6 +45,9 @@ AI_INCIDENTS_WEBHOOK_URL = "AI_INCIDENTS_WEBHOOK_URL"
 AI_INCIDENTS_WEBHOOK_SECRET = "AI_INCIDENTS_WEBHOOK_SECRET"
 AI_INCIDENTS_PAGERDUTY_ROUTING_KEY = "AI_INCIDENTS_PAGERDUTY_ROUTING_KEY"
 AI_INCIDENTS_PAGERDUTY_URL = "AI_INCIDENTS_PAGERDUTY_URL"
+AI_INCIDENTS_RECORDER_MAX_ROWS = "AI_INCIDENTS_RECORDER_MAX_ROWS"
+AI_INCIDENTS_RECORDER_MAX_AGE_S = "AI_INCIDENTS_RECORDER_MAX_AGE_S"
+AI_INCIDENTS_TRACE_URL = "AI_INCIDENTS_TRACE_URL"
 AI_INCIDENTS_JUDGE_URL = "AI_INCIDENTS_JUDGE_URL"
 AI_INCIDENTS_JUDGE_MODEL = "AI_INCIDENTS_JUDGE_MODEL"
 AI_INCIDENTS_JUDGE_API_KEY = "AI_INCIDENTS_JUDGE_API_KEY"
@@ -118,6 +121,10 @@ class Settings:
     webhook_secret: str | None = dataclasses.field(default=None, repr=False)
     pagerduty_routing_key: str | None = dataclasses.field(default=None, repr=False)
     pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+    recorder_max_rows: int = 1_000_000
+    recorder_max_age_s: float = 7 * 86400.0
+    trace_url: str | None = None
+    """A trace viewer's URL with ``{trace_id}``, e.g. ``http://jaeger:16686/trace/{trace_id}``."""
     judge_url: str | None = None
     judge_model: str = "gpt-4o-mini"
     judge_api_key: str | None = dataclasses.field(default=None, repr=False)
@@ -197,6 +204,13 @@ class Settings:
             webhook_secret=env.get(AI_INCIDENTS_WEBHOOK_SECRET) or None,
             pagerduty_routing_key=env.get(AI_INCIDENTS_PAGERDUTY_ROUTING_KEY) or None,
             pagerduty_url=env.get(AI_INCIDENTS_PAGERDUTY_URL) or cls.pagerduty_url,
+            recorder_max_rows=_parse_positive_int(
+                env, AI_INCIDENTS_RECORDER_MAX_ROWS, cls.recorder_max_rows
+            ),
+            recorder_max_age_s=_parse_float(
+                env, AI_INCIDENTS_RECORDER_MAX_AGE_S, cls.recorder_max_age_s
+            ),
+            trace_url=env.get(AI_INCIDENTS_TRACE_URL) or None,
             judge_url=env.get(AI_INCIDENTS_JUDGE_URL) or None,
             judge_model=env.get(AI_INCIDENTS_JUDGE_MODEL) or cls.judge_model,
             judge_api_key=env.get(AI_INCIDENTS_JUDGE_API_KEY) or None,

@@ -22,7 +22,7 @@ import weakref
 
 from opentelemetry import _logs, metrics, trace
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
 from ai_incidents.capture import gate
@@ -42,6 +42,7 @@ from ai_incidents.export.exporter import IncidentExporter, destination_of
 from ai_incidents.export.logs import wrap_log_exporters
 from ai_incidents.export.metrics import IncidentMetrics
 from ai_incidents.incidents.manager import IncidentManager
+from ai_incidents.incidents.recorder import CallRecord, FlightRecorder
 from ai_incidents.incidents.store import IncidentStore
 from ai_incidents.notify.channels import pagerduty, webhook
 from ai_incidents.notify.sender import Notifier
@@ -69,11 +70,15 @@ class IncidentPipeline:
         self.metrics = IncidentMetrics(
             self.detector, meter_provider, gaps=self.gaps, demoted=lambda: set(evaluators.demoted)
         )
+        self.recorder = FlightRecorder(
+            self.store, settings.recorder_max_rows, settings.recorder_max_age_s
+        )
         self.processor = IncidentSpanProcessor(
             self.detector,
             self.manager,
             default_feature=settings.feature or default_feature,
             on_llm_span=self.metrics.record_scores,
+            on_observation=self._record_call,
         )
         if isinstance(logger_provider, LoggerProvider):
             wrap_log_exporters(logger_provider)
@@ -97,8 +102,13 @@ class IncidentPipeline:
         self.manager.add_ticker(self._tick)
         self._review_listener = self.reviews.listener(self.containment.in_review)
 
+    def _record_call(self, observation, span: ReadableSpan, attributes) -> None:
+        self.recorder.add(CallRecord.from_span(observation, attributes, (span.end_time or 0) / 1e9))
+
     def _tick(self) -> None:
-        """The manager's worker, every second: containment in force, the review queue."""
+        """The manager's worker, every second: the flight recorder, containment in force,
+        the review queue."""
+        self.recorder.flush()
         self.containment_state.refresh()
         self.reviews.flush()
         self.reviews.feed_back(_as_feedback)
@@ -139,6 +149,7 @@ class IncidentPipeline:
         """Store and hand over everything pending (also run at exit)."""
         self.manager.shutdown()
         self.reviews.flush()
+        self.recorder.flush()
 
     def attach(self, provider: TracerProvider) -> int:
         """Put the processor first in ``provider`` and wrap the exporters of its batch and

@@ -80,6 +80,12 @@ AI_RETRIEVAL_RELEVANCE: Final = "ai.retrieval.relevance"
 AI_RETRIEVAL_MAX_AGE_S: Final = "ai.retrieval.max_age_s"
 AI_RETRIEVAL_FLAGS: Final = "ai.retrieval.flags"
 
+# Fingerprints of the prompt (hashes, never content): what changed when behaviour changed.
+AI_PROMPT_SYSTEM_HASH: Final = "ai.prompt.system_hash"
+"""The system instructions' fingerprint."""
+AI_PROMPT_CONTEXT_HASH: Final = "ai.prompt.context_hash"
+"""The fingerprint of everything before the last user message (the prompt template)."""
+
 # Capture bookkeeping on LLM spans.
 AI_CAPTURE_ERROR: Final = "ai.capture.error"
 AI_CAPTURE_DROPPED_BYTES: Final = "ai.capture.dropped_bytes"

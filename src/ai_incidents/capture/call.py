@@ -18,6 +18,7 @@ from ai_incidents.capture._telemetry import Telemetry
 from ai_incidents.capture.body import ResponseBody
 from ai_incidents.capture.endpoints import EndpointMatch
 from ai_incidents.capture.feedback import responses
+from ai_incidents.capture.fingerprints import prompt_fingerprints
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.config import Settings
 
@@ -87,6 +88,7 @@ class LLMCall:
             attributes[semconv.ENDUSER_ID] = interaction.end_user
         if interaction.session:
             attributes[semconv.SESSION_ID] = interaction.session
+        attributes.update(prompt_fingerprints(interaction))
         decision = interaction.containment
         if decision is not None:
             attributes[semconv.AI_CONTAINMENT_ACTION] = decision.action
@@ -246,6 +248,8 @@ class LLMCall:
             span.set_attribute(semconv.AI_CAPTURE_STREAM_ABANDONED, True)
         if i.retrieval is not None:
             span.set_attribute(semconv.AI_RETRIEVAL_DOCUMENT_COUNT, len(i.retrieval.documents))
+            if i.retrieval.data_source_id:
+                span.set_attribute(semconv.GEN_AI_DATA_SOURCE_ID, i.retrieval.data_source_id)
         if i.error_type is not None:
             span.set_status(Status(StatusCode.ERROR))
 

@@ -45,11 +45,15 @@ class IncidentSpanProcessor(SpanProcessor):
         sink: CandidateSink | None = None,
         default_feature: str = "unknown",
         on_llm_span: Callable[[Mapping[str, Any]], None] | None = None,
+        on_observation: Callable[[Observation, ReadableSpan, Mapping[str, Any]], None]
+        | None = None,
     ) -> None:
         self.detector = detector or Detector(DetectionConfig())
         self.sink = sink
         self.on_llm_span = on_llm_span
         """Called with the attributes of each LLM span of ours (score metrics)."""
+        self.on_observation = on_observation
+        """Called with each LLM call's observation (the flight recorder)."""
         self.default_feature = default_feature
         self.errors = 0
         """Spans detection failed on (logged the first time)."""
@@ -92,6 +96,8 @@ class IncidentSpanProcessor(SpanProcessor):
     def _observe_call(self, span: ReadableSpan, attributes) -> list[Candidate]:
         latency = ((span.end_time or 0) - (span.start_time or 0)) / 1e9
         observation = Observation.from_span(attributes, _ref(span), latency, self.default_feature)
+        if self.on_observation is not None:
+            self.on_observation(observation, span, attributes)
         with self._lock:
             return self.detector.observe(observation)
 
