@@ -148,3 +148,15 @@ def test_in_code_install_raises_the_same_incident(receiver, tmp_path):
     assert attributes["ai.incident.severity"] == "critical"  # a secret left in the answer
     assert attributes["ai.incident.feature"] == "billing"
     assert "Acme42" not in str(receiver.spans())
+
+
+def test_the_launcher_works_without_a_distro_configuring_the_sdk(receiver, server, tmp_path):
+    # OTEL_PYTHON_CONFIGURATOR naming no installed configurator: the launcher then
+    # configures no SDK, as when opentelemetry-distro is not installed.
+    result = run_app(receiver, server, tmp_path / "incidents.db",
+                     OTEL_PYTHON_CONFIGURATOR="none-installed")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "incidents are off" not in result.stderr
+
+    spans = receiver.wait_for(lambda r: llm_spans(r))
+    assert any("ai.quality.score" in attributes(s) for s in spans)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import weakref
 
 from opentelemetry import _logs, metrics, trace
@@ -254,8 +255,32 @@ def install(
 
 
 def install_from_launcher() -> None:
-    """The ``opentelemetry_post_instrument`` hook: never raises into the app's start-up."""
+    """The ``opentelemetry_post_instrument`` hook: never raises into the app's start-up.
+
+    Without ``opentelemetry-distro`` the launcher configures no SDK, so installing this
+    package would give no spans; then the SDK is configured here, as the distro does
+    (OTLP exporters unless ``OTEL_*_EXPORTER`` says otherwise)."""
     try:
+        if get_settings().enabled and not isinstance(trace.get_tracer_provider(), TracerProvider):
+            _configure_sdk()
         install()
     except Exception:
         _logger.exception("ai-incidents could not join the OpenTelemetry pipeline")
+
+
+def _configure_sdk() -> None:
+    """Configure the OpenTelemetry SDK from the environment, as opentelemetry-distro does."""
+    from opentelemetry.environment_variables import (
+        OTEL_LOGS_EXPORTER,
+        OTEL_METRICS_EXPORTER,
+        OTEL_TRACES_EXPORTER,
+    )
+    from opentelemetry.instrumentation.version import __version__ as instrumentation_version
+    from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+    from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL
+
+    for name in (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_LOGS_EXPORTER):
+        os.environ.setdefault(name, "otlp")
+    os.environ.setdefault(OTEL_EXPORTER_OTLP_PROTOCOL, "grpc")
+    _OTelSDKConfigurator().configure(auto_instrumentation_version=instrumentation_version)
+    _logger.info("ai-incidents configured the OpenTelemetry SDK (no distro is installed)")
