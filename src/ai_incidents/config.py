@@ -61,7 +61,16 @@ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = (
 )
 
 _DEFAULT_CAPTURE_MAX_BODY_BYTES = 4 * 1024 * 1024
-_DEFAULT_STORE = "ai-incidents.sqlite3"
+def _default_store() -> str:
+    """``$XDG_STATE_HOME/ai-incidents/incidents.sqlite3`` (``~/.local/state`` by default):
+    one place per user, so the CLI finds it from any folder."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return os.path.join(state, "ai-incidents", "incidents.sqlite3")
+
+
+_DEFAULT_STORE = _default_store()
 
 
 class ContentCapture(enum.Enum):
