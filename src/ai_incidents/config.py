@@ -61,6 +61,8 @@ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = (
 )
 
 _DEFAULT_CAPTURE_MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
 def _default_store() -> str:
     """``$XDG_STATE_HOME/ai-incidents/incidents.sqlite3`` (``~/.local/state`` by default):
     one place per user, so the CLI finds it from any folder."""
