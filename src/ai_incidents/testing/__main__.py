@@ -20,10 +20,12 @@ def main(argv: list[str] | None = None) -> None:
         epilog="Then, in another shell: export OPENAI_BASE_URL=<printed> ANTHROPIC_BASE_URL=...",
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
-    parser.add_argument("--text-bytes", type=int, default=0,
-                        help="answer this many bytes of text (0: a short answer to the question)")  # fmt: skip
-    parser.add_argument("--chunks", type=int, default=None,
-                        help="content chunks per streamed answer (default: one per word)")  # fmt: skip
+    parser.add_argument(
+        "--text-bytes", type=int, default=0, help="answer this many bytes (0: a short answer)"
+    )
+    parser.add_argument(
+        "--chunks", type=int, default=None, help="chunks per streamed answer (one per word)"
+    )
     args = parser.parse_args(argv)
     responder = echo_responder
     if args.text_bytes:
