@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ai_incidents import demo
 from ai_incidents.config import get_settings
 from ai_incidents.containment.policy import ACTIONS, ContainmentPolicy
 from ai_incidents.containment.responder import contain, resolve
@@ -54,6 +55,7 @@ def _build_parser() -> argparse.ArgumentParser:
         if name == "contain":
             change.add_argument("--action", dest="action_name", choices=ACTIONS,
                                 help="instead of the policy's")  # fmt: skip
+    demo.add_parser(commands)
     review = commands.add_parser("review", help="answers waiting for human review",
                                  parents=[store])  # fmt: skip
     verdicts = review.add_subparsers(dest="action", required=True)
@@ -72,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "version":
         print(f"ai-incidents {__version__}")
         return 0
+    if args.command == "demo":
+        return demo.run(args)
     path = getattr(args, "store", None) or get_settings().store
     store = IncidentStore(path, create=False, fall_back=False)
     console = Console(highlight=False)

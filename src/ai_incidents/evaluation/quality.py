@@ -14,8 +14,8 @@ from ai_incidents.evaluation.text import (
     document_words,
     lowercase,
     ngrams,
-    overlap,
     sentence_content_words,
+    stemmed_overlap,
     word_set,
     words,
 )
@@ -148,7 +148,7 @@ class RelevanceEvaluator:
         answer = content_words(interaction.output_text)
         if len(question) < 2 or not answer:
             return None
-        score = min(1.0, 2.0 * overlap(question, answer))
+        score = min(1.0, 2.0 * stemmed_overlap(question, answer))
         flag = "irrelevant" if score < threshold(self.name, self.threshold) else None
         return _result(self.name, score, flag, f"{score:.2f} of the question addressed")
 

@@ -7,7 +7,7 @@ import time
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.config import get_settings
 from ai_incidents.evaluation.base import EvaluationResult, threshold
-from ai_incidents.evaluation.text import content_words, document_words, overlap
+from ai_incidents.evaluation.text import content_words, document_words, stemmed_overlap
 
 
 class _RetrievalEvaluator:
@@ -44,7 +44,7 @@ class RetrievalRelevanceEvaluator(_RetrievalEvaluator):
         query = content_words(retrieval.query or interaction.last_user_text)
         if not query:
             return None
-        relevances = [overlap(query, document_words(d.text)) for d in retrieval.documents]
+        relevances = [stemmed_overlap(query, document_words(d.text)) for d in retrieval.documents]
         score = max(relevances)
         flag = "low_relevance" if score < threshold(self.name, self.threshold) else None
         each = ", ".join(f"{r:.2f}" for r in relevances)

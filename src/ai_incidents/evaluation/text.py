@@ -214,3 +214,35 @@ def ngrams(tokens: tuple[str, ...], n: int) -> set[tuple[str, ...]]:
 def overlap(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
     """Share of ``a`` found in ``b`` (0 when ``a`` is empty)."""
     return len(a & b) / len(a) if a else 0.0
+
+
+def stemmed_overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Share of ``a`` found in ``b``, a word also counting when its stem is the stem of one
+    of ``b``'s ("refund" and "refunds", "orders" and "order", "shipping" and "shipped")."""
+    if not a:
+        return 0.0
+    missing = a - b
+    if not missing:
+        return 1.0
+    found = len(a) - len(missing)
+    b_stems = stems(b)
+    found += sum(1 for word in missing if stem(word) in b_stems)
+    return found / len(a)
+
+
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
+
+
+@functools.lru_cache(maxsize=65_536)
+def stem(word: str) -> str:
+    """A crude English stem: the word without its inflection (enough to match forms)."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stemmed = word[: -len(suffix)]
+            return stemmed + "y" if suffix in ("ies", "ied") else stemmed
+    return word
+
+
+@functools.lru_cache(maxsize=_DOCUMENT_CACHE_SIZE)
+def stems(words_: frozenset[str]) -> frozenset[str]:
+    return frozenset(map(stem, words_))
