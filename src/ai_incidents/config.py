@@ -45,6 +45,9 @@ AI_INCIDENTS_WEBHOOK_URL = "AI_INCIDENTS_WEBHOOK_URL"
 AI_INCIDENTS_WEBHOOK_SECRET = "AI_INCIDENTS_WEBHOOK_SECRET"
 AI_INCIDENTS_PAGERDUTY_ROUTING_KEY = "AI_INCIDENTS_PAGERDUTY_ROUTING_KEY"
 AI_INCIDENTS_PAGERDUTY_URL = "AI_INCIDENTS_PAGERDUTY_URL"
+AI_INCIDENTS_GUARDRAILS = "AI_INCIDENTS_GUARDRAILS"
+AI_INCIDENTS_GUARDRAIL_BLOCK_AT = "AI_INCIDENTS_GUARDRAIL_BLOCK_AT"
+AI_INCIDENTS_GUARDRAIL_REVIEW_AT = "AI_INCIDENTS_GUARDRAIL_REVIEW_AT"
 AI_INCIDENTS_RECORDER_MAX_ROWS = "AI_INCIDENTS_RECORDER_MAX_ROWS"
 AI_INCIDENTS_RECORDER_MAX_AGE_S = "AI_INCIDENTS_RECORDER_MAX_AGE_S"
 AI_INCIDENTS_TRACE_URL = "AI_INCIDENTS_TRACE_URL"
@@ -132,6 +135,10 @@ class Settings:
     webhook_secret: str | None = dataclasses.field(default=None, repr=False)
     pagerduty_routing_key: str | None = dataclasses.field(default=None, repr=False)
     pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+    guardrails: frozenset[str] = frozenset()
+    """``input`` and/or ``output``: prevention on the request path (off by default)."""
+    guardrail_block_at: float = 0.9
+    guardrail_review_at: float = 0.75
     recorder_max_rows: int = 1_000_000
     recorder_max_age_s: float = 7 * 86400.0
     trace_url: str | None = None
@@ -215,6 +222,17 @@ class Settings:
             webhook_secret=env.get(AI_INCIDENTS_WEBHOOK_SECRET) or None,
             pagerduty_routing_key=env.get(AI_INCIDENTS_PAGERDUTY_ROUTING_KEY) or None,
             pagerduty_url=env.get(AI_INCIDENTS_PAGERDUTY_URL) or cls.pagerduty_url,
+            guardrails=frozenset(
+                part.strip().lower()
+                for part in env.get(AI_INCIDENTS_GUARDRAILS, "").split(",")
+                if part.strip().lower() in ("input", "output")
+            ),
+            guardrail_block_at=_parse_float(
+                env, AI_INCIDENTS_GUARDRAIL_BLOCK_AT, cls.guardrail_block_at
+            ),
+            guardrail_review_at=_parse_float(
+                env, AI_INCIDENTS_GUARDRAIL_REVIEW_AT, cls.guardrail_review_at
+            ),
             recorder_max_rows=_parse_positive_int(
                 env, AI_INCIDENTS_RECORDER_MAX_ROWS, cls.recorder_max_rows
             ),
@@ -258,6 +276,10 @@ def configure(**changes: Any) -> Settings:
     for name in ("known_good_models", "fallback_answers"):
         if name in changes:
             changes[name] = dict(changes[name])
+    if isinstance(changes.get("guardrails"), str):
+        changes["guardrails"] = frozenset(p.strip() for p in changes["guardrails"].split(","))
+    elif "guardrails" in changes:
+        changes["guardrails"] = frozenset(changes["guardrails"])
     if "evaluators_disabled" in changes:
         changes["evaluators_disabled"] = frozenset(changes["evaluators_disabled"])
     if isinstance(changes.get("capture_content"), str):

@@ -31,6 +31,7 @@ from ai_incidents.capture.feedback import record_feedback
 from ai_incidents.capture.listeners import add_listener, remove_listener
 from ai_incidents.config import Settings, get_settings
 from ai_incidents.containment.flagd import FlagdFileWriter
+from ai_incidents.containment.guardrails import from_settings as guardrails_from_settings
 from ai_incidents.containment.policy import ContainmentPolicy, parse_overrides
 from ai_incidents.containment.responder import Containment
 from ai_incidents.containment.review import Review, ReviewQueue
@@ -94,6 +95,8 @@ class IncidentPipeline:
             fallbacks=settings.fallback_answers,
             monitoring_s=settings.monitoring_s,
         )
+        if settings.guardrails:
+            self.containment.guardrails = guardrails_from_settings(settings.fallback_answers)
         self.manager.add_sink(self.containment)
         if settings.flagd_file:
             self.containment_state.on_change(FlagdFileWriter(settings.flagd_file))
@@ -116,7 +119,9 @@ class IncidentPipeline:
 
     def enforce(self) -> None:
         """Let containment act on this process's calls (the gate and the review listener)."""
-        gate.set_gate(self.containment.decide, self.containment.heightened)
+        guard = self.containment.guardrails
+        gate.set_gate(self.containment.decide, self.containment.heightened,
+                      guard.redactor if guard is not None else None)  # fmt: skip
         add_listener(self._review_listener)
 
     def stop_enforcing(self) -> None:

@@ -124,6 +124,17 @@ AI_CONTAINMENT_MODEL_FROM: Final = "ai.containment.model_from"
 AI_CONTAINMENT_MODEL_TO: Final = "ai.containment.model_to"
 AI_CONTAINMENT_REVIEW: Final = "ai.containment.review"
 
+# Guardrails on the request path (on the span, and counted).
+AI_GUARDRAIL_DECISION: Final = "ai.guardrail.decision"
+"""``blocked`` (input guard), ``review`` (sent, answer queued for review), ``redacted``."""
+AI_GUARDRAIL_SCORE: Final = "ai.guardrail.score"
+AI_GUARDRAIL_REDACTIONS: Final = "ai.guardrail.redactions"
+"""How many secrets and pieces of personal data the output filter masked (never the values)."""
+AI_GUARDRAIL_REDACTED: Final = "ai.guardrail.redacted"
+"""The kinds masked (``email``, ``openai_key``, ...)."""
+AI_GUARDRAIL_KIND: Final = "ai.guardrail.kind"
+AI_GUARDRAIL_DECISIONS_METRIC: Final = "ai_incidents.guardrail.decisions"
+
 # Our metrics.
 AI_CAPTURE_ERRORS_METRIC: Final = "ai_incidents.capture.errors"
 AI_INCIDENTS_METRIC: Final = "ai.incidents"

@@ -20,7 +20,12 @@ import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ai_incidents.config import Settings
@@ -604,8 +609,18 @@ def test_a_lone_surrogate_in_a_name_never_stops_incident_handling(tmp_path):
     assert len(incident_events(memory)) == 6
 
 
+class _Discard(SpanExporter):
+    """An exporter without locks of its own (the SDK's in-memory one is not fork-safe)."""
+
+    def export(self, spans):
+        return SpanExportResult.SUCCESS
+
+
 def test_a_forked_child_is_not_deadlocked_by_a_parent_thread_in_on_end(tmp_path):
-    provider, pipeline, _ = pipeline_on(tmp_path)
+    pipeline = IncidentPipeline(Settings(store=str(tmp_path / "i.db")), service="svc")
+    provider = TracerProvider()
+    provider.add_span_processor(pipeline.processor)
+    provider.add_span_processor(SimpleSpanProcessor(pipeline.wrap(_Discard())))
     tracer = provider.get_tracer("app")
     stop = threading.Event()
 

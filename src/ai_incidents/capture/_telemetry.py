@@ -79,6 +79,11 @@ class Telemetry:
             unit="{error}",
             description="LLM calls whose request or response could not be fully captured.",
         )
+        self.guardrail_decisions = meter.create_counter(
+            semconv.AI_GUARDRAIL_DECISIONS_METRIC,
+            unit="{decision}",
+            description="Guardrail decisions: calls blocked or sent for review, data redacted.",
+        )
 
     def service_name(self) -> str | None:
         """``service.name`` of the tracer provider's resource, once an SDK provider is set."""

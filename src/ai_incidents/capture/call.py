@@ -90,7 +90,13 @@ class LLMCall:
             attributes[semconv.SESSION_ID] = interaction.session
         attributes.update(prompt_fingerprints(interaction))
         decision = interaction.containment
-        if decision is not None:
+        if interaction.guardrail_review is not None:
+            attributes[semconv.AI_GUARDRAIL_DECISION] = "review"
+            attributes[semconv.AI_GUARDRAIL_SCORE] = interaction.guardrail_review
+        if decision is not None and decision.action == "guardrail_blocked":
+            attributes[semconv.AI_GUARDRAIL_DECISION] = "blocked"
+            attributes[semconv.AI_GUARDRAIL_SCORE] = decision.score or 0.0
+        elif decision is not None:
             attributes[semconv.AI_CONTAINMENT_ACTION] = decision.action
             attributes[semconv.AI_CONTAINMENT_INCIDENT_ID] = decision.incident_id
             attributes[semconv.AI_CONTAINMENT_SCOPE] = decision.scope
@@ -246,6 +252,18 @@ class LLMCall:
         span.set_attributes(_exportable.attributes(values))
         if i.stream_abandoned:
             span.set_attribute(semconv.AI_CAPTURE_STREAM_ABANDONED, True)
+        guarded = i.containment is not None and i.containment.action == "guardrail_blocked"
+        if guarded or i.guardrail_review is not None:
+            decision = "blocked" if guarded else "review"
+            self.telemetry.guardrail_decisions.add(1, {semconv.AI_GUARDRAIL_DECISION: decision})
+        if i.redactions:
+            span.set_attribute(semconv.AI_GUARDRAIL_REDACTIONS, sum(i.redactions.values()))
+            span.set_attribute(semconv.AI_GUARDRAIL_REDACTED, sorted(i.redactions))
+            for kind, count in i.redactions.items():
+                self.telemetry.guardrail_decisions.add(
+                    count,
+                    {semconv.AI_GUARDRAIL_DECISION: "redacted", semconv.AI_GUARDRAIL_KIND: kind},
+                )
         if i.retrieval is not None:
             span.set_attribute(semconv.AI_RETRIEVAL_DOCUMENT_COUNT, len(i.retrieval.documents))
             if i.retrieval.data_source_id:

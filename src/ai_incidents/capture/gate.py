@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 
 from ai_incidents.capture.interaction import Interaction
+from ai_incidents.capture.output_filter import FILTERED_FORMATS, Redactor
 
 _logger = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ class Decision:
     """For a rollback: the model the request asks for instead."""
     fallback: str | None = None
     """For a disabled feature: an answer to give instead of an error."""
+    score: float | None = None
+    """For a guardrail: the risk it judged."""
     scope: str = "feature"
     """``feature`` or ``user`` (the end user or session of the call only)."""
     original_model: str | None = None
@@ -38,13 +41,31 @@ class Decision:
 Gate = Callable[[Interaction], "Decision | None"]
 _gate: Gate | None = None
 _heightened: Callable[[str], bool] | None = None
+_redactor: Callable[[Interaction], Redactor | None] | None = None
 
 
-def set_gate(gate: Gate | None, heightened: Callable[[str], bool] | None = None) -> None:
-    """Install containment's gate, and its answer to whether a feature is under heightened
-    monitoring (slow evaluators then sample every call, detection is more sensitive)."""
-    global _gate, _heightened
-    _gate, _heightened = gate, heightened
+def set_gate(
+    gate: Gate | None,
+    heightened: Callable[[str], bool] | None = None,
+    redactor: Callable[[Interaction], Redactor | None] | None = None,
+) -> None:
+    """Install containment's gate, its answer to whether a feature is under heightened
+    monitoring (slow evaluators then sample every call, detection is more sensitive), and
+    the output guardrail's redactor for a call (None: the answer is not filtered)."""
+    global _gate, _heightened, _redactor
+    _gate, _heightened, _redactor = gate, heightened, redactor
+
+
+def redactor_for(interaction: Interaction) -> Redactor | None:
+    """What masks this call's answer, if the output guardrail filters it; never raises."""
+    find = _redactor
+    if find is None or interaction.wire_format not in FILTERED_FORMATS:
+        return None
+    try:
+        return find(interaction)
+    except Exception:
+        _logger.exception("ai-incidents guardrails could not decide on an answer")
+        return None
 
 
 def heightened(feature: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import importlib
 import json
@@ -21,6 +22,7 @@ from ai_incidents.capture.context import current_end_user, current_feature, curr
 from ai_incidents.capture.endpoints import endpoints
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.capture.local_answers import local_answer
+from ai_incidents.capture.output_filter import StreamRedactor, rewrite_json
 from ai_incidents.capture.streams import tee_stream_types
 from ai_incidents.config import get_settings
 
@@ -171,7 +173,7 @@ def _contained(module: ModuleType, call: LLMCall, request: Any) -> tuple[Any, An
     if decision is None:
         return request, None
     try:
-        if decision.action == "feature_disabled":
+        if decision.action in ("feature_disabled", "guardrail_blocked"):
             status, headers, body = local_answer(call.interaction, decision)
             return request, module.Response(status, headers=headers, content=body,
                                             request=request)  # fmt: skip
@@ -196,11 +198,51 @@ def _take_response(call: LLMCall, response: Any, tee_type: type) -> None:
     try:
         if response.history:
             call.answered_by(*_server(response.url))
+        find = gate.redactor_for(call.interaction) if response.status_code < 300 else None
+        if find is not None and not _is_stream(response, call):
+            response.read()
+            _take_filtered(call, response, find)
+            return
         if call.on_response(response):
-            response.stream = tee_type(response.stream, call)
+            redactor = StreamRedactor(call.interaction.wire_format, find) if find else None
+            response.stream = tee_type(response.stream, call, redactor)
     except Exception:
         _logger.exception("ai-incidents could not capture an LLM response")
         call.finish()
+
+
+async def _take_response_async(call: LLMCall, response: Any, tee_type: type) -> None:
+    """``_take_response`` for async clients: a filtered JSON answer is read first."""
+    try:
+        find = gate.redactor_for(call.interaction) if response.status_code < 300 else None
+        if find is not None and not _is_stream(response, call):
+            await response.aread()
+            _take_filtered(call, response, find)
+            return
+    except Exception:
+        _logger.exception("ai-incidents could not capture an LLM response")
+        call.finish()
+        return
+    _take_response(call, response, tee_type)
+
+
+def _is_stream(response: Any, call: LLMCall) -> bool:
+    content_type = response.headers.get("content-type", "").lower()
+    return "text/event-stream" in content_type or call.interaction.stream
+
+
+def _take_filtered(call: LLMCall, response: Any, find: Any) -> None:
+    """Capture the read JSON answer as it came, then hand the app its masked rewrite."""
+    counts: collections.Counter[str] = collections.Counter()
+    rewritten = rewrite_json(call.interaction.wire_format, response.content, find, counts)
+    call.interaction.redactions = dict(counts)
+    call.on_response(response)
+    if rewritten is not None:
+        response._content = rewritten
+        response.stream = type(response.stream)(rewritten)
+        response.headers["content-length"] = str(len(rewritten))
+        if "content-encoding" in response.headers:
+            del response.headers["content-encoding"]
 
 
 def _sync_send_wrapper(module: ModuleType, tee_type: type) -> Any:
@@ -239,7 +281,7 @@ def _async_send_wrapper(module: ModuleType, tee_type: type) -> Any:
             except BaseException as exc:
                 call.fail(exc)
                 raise
-        _take_response(call, response, tee_type)
+        await _take_response_async(call, response, tee_type)
         return response
 
     return send

@@ -85,6 +85,10 @@ class Interaction:
     span_context: SpanContext | None = None
     containment: Decision | None = None
     """What containment did to this call (answered locally, or another model), if anything."""
+    guardrail_review: float | None = None
+    """The input guardrail's risk when it sent the call but queued its answer for review."""
+    redactions: dict[str, int] = dataclasses.field(default_factory=dict)
+    """What the output guardrail masked in the answer the app received, by kind."""
 
     @property
     def output_text(self) -> str:

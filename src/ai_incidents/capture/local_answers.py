@@ -12,7 +12,7 @@ from ai_incidents.capture.gate import Decision
 from ai_incidents.capture.interaction import Interaction
 
 _ERROR_STATUS = 503
-_ERROR_TYPE = "feature_disabled"
+_ERROR_TYPES = {"guardrail_blocked": "guardrail_blocked"}
 
 
 def local_answer(interaction: Interaction, decision: Decision) -> tuple[int, dict[str, str], bytes]:
@@ -26,17 +26,22 @@ def local_answer(interaction: Interaction, decision: Decision) -> tuple[int, dic
             {"content-type": content_type, "x-ai-incidents-contained": decision.incident_id},
             body,
         )
-    message = (
-        f"ai-incidents: {interaction.feature!r} is disabled"
-        f"{' for this user' if decision.scope == 'user' else ''} while incident"
-        f" {decision.incident_id} is contained; do not retry"
-    )
-    if anthropic:
-        payload: dict = {"type": "error", "error": {"type": _ERROR_TYPE, "message": message}}
+    if decision.action == "guardrail_blocked":
+        message = (
+            f"ai-incidents: the input guardrail blocked this request (injection risk"
+            f" {decision.score or 0.0:.2f}); do not retry"
+        )
     else:
-        payload = {
-            "error": {"message": message, "type": _ERROR_TYPE, "code": "ai_incidents_contained"}
-        }
+        message = (
+            f"ai-incidents: {interaction.feature!r} is disabled"
+            f"{' for this user' if decision.scope == 'user' else ''} while incident"
+            f" {decision.incident_id} is contained; do not retry"
+        )
+    kind = _ERROR_TYPES.get(decision.action, "feature_disabled")
+    if anthropic:
+        payload: dict = {"type": "error", "error": {"type": kind, "message": message}}
+    else:
+        payload = {"error": {"message": message, "type": kind, "code": "ai_incidents_contained"}}
     headers = {
         "content-type": "application/json",
         "x-should-retry": "false",

@@ -78,17 +78,25 @@ def tee_stream_types(module: ModuleType) -> tuple[type, type]:
     """The (sync, async) tee stream classes for ``module``."""
 
     class SyncTeeStream(module.SyncByteStream):  # type: ignore[name-defined,misc]
-        def __init__(self, inner: Any, call: LLMCall) -> None:
+        def __init__(self, inner: Any, call: LLMCall, redactor: Any = None) -> None:
             self._inner = inner
             self._call = call
+            self._redactor = redactor
             _track(self, call)
 
         def __iter__(self) -> Any:
-            call = self._call
+            call, redactor = self._call, self._redactor
             try:
                 for chunk in self._inner:
                     call.feed(chunk)
-                    yield chunk
+                    if redactor is None:
+                        yield chunk
+                    elif out := redactor.feed(chunk):
+                        yield out
+                if redactor is not None:
+                    if rest := redactor.finish():
+                        yield rest
+                    call.interaction.redactions = dict(redactor.counts)
             except GeneratorExit:
                 raise
             except BaseException as exc:
@@ -103,17 +111,25 @@ def tee_stream_types(module: ModuleType) -> tuple[type, type]:
                 self._call.finish(True)
 
     class AsyncTeeStream(module.AsyncByteStream):  # type: ignore[name-defined,misc]
-        def __init__(self, inner: Any, call: LLMCall) -> None:
+        def __init__(self, inner: Any, call: LLMCall, redactor: Any = None) -> None:
             self._inner = inner
             self._call = call
+            self._redactor = redactor
             _track(self, call)
 
         async def __aiter__(self) -> Any:
-            call = self._call
+            call, redactor = self._call, self._redactor
             try:
                 async for chunk in self._inner:
                     call.feed(chunk)
-                    yield chunk
+                    if redactor is None:
+                        yield chunk
+                    elif out := redactor.feed(chunk):
+                        yield out
+                if redactor is not None:
+                    if rest := redactor.finish():
+                        yield rest
+                    call.interaction.redactions = dict(redactor.counts)
             except GeneratorExit:
                 raise
             except BaseException as exc:

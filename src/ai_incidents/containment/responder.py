@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 from ai_incidents.capture.gate import Decision
 from ai_incidents.capture.interaction import Interaction
+from ai_incidents.containment.guardrails import Guardrails
 from ai_incidents.containment.policy import ContainmentPolicy, Plan
 from ai_incidents.containment.state import Action, ContainmentState
 from ai_incidents.detection.observation import fingerprint
@@ -56,6 +57,8 @@ class Containment:
         self.fallbacks = dict(fallbacks or {})
         """Feature (or ``*``) -> the answer a disabled feature gives instead of an error."""
         self.monitoring_s = monitoring_s
+        self.guardrails: Guardrails | None = None
+        """Prevention on the request path, when the app turned it on."""
 
     def __call__(self, change: IncidentChange) -> None:
         """The manager's sink: contain new detections, undo what a resolution ends."""
@@ -78,7 +81,14 @@ class Containment:
                 self.monitoring_s)  # fmt: skip
 
     def decide(self, interaction: Interaction) -> Decision | None:
-        """The capture gate: what containment does to this call (enforce mode only)."""
+        """The capture gate: what containment does to this call (enforce mode only), else
+        what the input guardrail does (when it is on)."""
+        decision = self._contained(interaction)
+        if decision is None and self.guardrails is not None:
+            decision = self.guardrails.decide(interaction)
+        return decision
+
+    def _contained(self, interaction: Interaction) -> Decision | None:
         if self.mode != "enforce":
             return None
         found = self.state.get(interaction.feature)

@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS reviews (
 )
 """
 VERDICTS = ("approved", "rejected")
+GUARDRAIL_REVIEW = "guardrail:input"
+"""The incident id of answers the input guardrail queued (no incident stands behind them)."""
 _MAX_CHARS = 4000
 _MAX_WAITING = 1000
 
@@ -78,14 +80,17 @@ class ReviewQueue:
 
         def queue_for_review(interaction: Interaction, span: Span) -> None:
             action = in_review(interaction.feature)
-            if action is None or interaction.response_unread:
+            incident_id = action.incident_id if action is not None else GUARDRAIL_REVIEW
+            if interaction.guardrail_review is None and action is None:
+                return
+            if interaction.response_unread:
                 return
             context = span.get_span_context()
             with self._lock:
                 if len(self._waiting) == self._waiting.maxlen:
                     self.dropped += 1
                 self._waiting.append((
-                    action.incident_id, interaction.feature, interaction.response_id,
+                    incident_id, interaction.feature, interaction.response_id,
                     f"{context.trace_id:032x}", f"{context.span_id:016x}",
                     mask_findings(interaction.last_user_text[:_MAX_CHARS]),
                     mask_findings(interaction.output_text[:_MAX_CHARS]), time.time(),

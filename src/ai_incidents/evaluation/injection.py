@@ -612,13 +612,20 @@ def injection_risk(text: str, document: bool = False) -> Risk:
     """The risk of one text, rules and models combined: flagged when a rule fires, the
     prompt model's probability reaches its threshold, or the document model's reaches its
     own, on a ``document`` or on a user message long enough to carry one (a pasted e-mail,
-    table or tool output)."""
+    table or tool output). Recent texts are remembered, so the input guardrail and the
+    evaluator judge a message once."""
+    model_threshold = threshold("prompt_injection", InjectionModel.shipped().threshold)
+    return _risk(text, document, model_threshold)
+
+
+@functools.lru_cache(maxsize=256)
+def _risk(text: str, document: bool, model_threshold: float) -> Risk:
     text = folded(text)
     fired = injection_families(text)
     model = InjectionModel.shipped()
     probability, in_content = model.probabilities(text)
     reasons = [f"model p={probability:.2f}"]
-    flagged = probability >= threshold("prompt_injection", model.threshold)
+    flagged = probability >= model_threshold
     if document or len(text) >= DOCUMENT_MIN_CHARS:
         reasons.append(f"document model p={in_content:.2f}")
         if in_content >= model.document_threshold:

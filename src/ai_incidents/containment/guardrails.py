@@ -1,0 +1,88 @@
+"""Guardrails: prevention on the request path, opt-in (``AI_INCIDENTS_GUARDRAILS``).
+
+- ``input``: before a call is sent, the last user message and the retrieved documents and tool
+  results are judged by the injection evaluator's detectors (a calibrated risk; cached, so the
+  evaluator afterwards judges them for free). From ``block_at`` the call is answered locally
+  (the provider-style, not-retried error of a disabled feature, or its fallback answer); from
+  ``review_at`` it is sent and its answer queued for human review (the edge cases).
+- ``output``: secrets and personal data are masked in answers before the app receives them
+  (capture's output filter; streamed answers with a bounded look-behind); the span says which
+  kinds and how many were masked, never the values.
+
+Nothing changes when guardrails are off (the default): the app's bytes and exceptions are
+those of the provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from ai_incidents.capture.gate import Decision
+from ai_incidents.capture.interaction import Interaction
+from ai_incidents.capture.output_filter import Redaction
+from ai_incidents.config import get_settings
+from ai_incidents.evaluation.documents import TOOL_ROLES, document_risk
+from ai_incidents.evaluation.injection import injection_risk
+from ai_incidents.evaluation.pii import pii_spans, secret_spans
+from ai_incidents.evaluation.text import head_and_tail
+
+INCIDENT_ID = "guardrail:input"
+"""The id blocked calls and queued answers name (no incident stands behind a guardrail)."""
+
+
+class Guardrails:
+    """The input guard and the output filter (see the module docstring)."""
+
+    def __init__(
+        self,
+        enabled: Collection[str],
+        block_at: float,
+        review_at: float,
+        fallbacks: Mapping[str, str] | None = None,
+    ) -> None:
+        self.input = "input" in enabled
+        self.output = "output" in enabled
+        self.block_at = block_at
+        self.review_at = review_at
+        self.fallbacks = dict(fallbacks or {})
+
+    def decide(self, interaction: Interaction) -> Decision | None:
+        """The input guard: block from ``block_at``, queue for review from ``review_at``."""
+        if not self.input:
+            return None
+        risk = self.risk(interaction)
+        if risk >= self.block_at:
+            fallback = self.fallbacks.get(interaction.feature, self.fallbacks.get("*"))
+            return Decision("guardrail_blocked", INCIDENT_ID, fallback=fallback, score=risk,
+                            scope="request")  # fmt: skip
+        if risk >= self.review_at:
+            interaction.guardrail_review = risk
+        return None
+
+    def risk(self, interaction: Interaction) -> float:
+        """The highest injection risk of the request's last user message and its content."""
+        limit = get_settings().injection_scan_chars
+        text = interaction.last_user_text
+        risk = injection_risk(head_and_tail(text, limit)).score if text else 0.0
+        documents = interaction.retrieval.documents if interaction.retrieval is not None else ()
+        contents = [d.text for d in documents if d.text]
+        contents += [m.content for m in interaction.input_messages
+                     if m.role in TOOL_ROLES and m.content]  # fmt: skip
+        for content in contents:
+            risk = max(risk, document_risk(content)[0].score)
+        return risk
+
+    def redactor(self, interaction: Interaction):
+        """The output filter's redactor for this call, if output filtering is on."""
+        return find_sensitive if self.output else None
+
+
+def find_sensitive(text: str) -> list[Redaction]:
+    """Secrets and personal data in ``text`` as ``(kind, start, end)``."""
+    return secret_spans(text) + pii_spans(text)
+
+
+def from_settings(fallbacks: Mapping[str, str]) -> Guardrails:
+    settings = get_settings()
+    return Guardrails(settings.guardrails, settings.guardrail_block_at,
+                      settings.guardrail_review_at, fallbacks)  # fmt: skip
