@@ -1,5 +1,5 @@
 """The ``ai-incidents`` command: ``incidents list|show|ack|contain|resolve``, ``review
-list|approve|reject``, ``version``."""
+list|approve|reject``, ``investigate``, ``postmortem``, ``version``."""
 
 from __future__ import annotations
 
@@ -16,12 +16,15 @@ from rich.text import Text
 
 from ai_incidents import demo
 from ai_incidents.config import get_settings
+from ai_incidents.console import plain
 from ai_incidents.containment.policy import ACTIONS, ContainmentPolicy
 from ai_incidents.containment.responder import contain, resolve
 from ai_incidents.containment.review import ReviewQueue
 from ai_incidents.containment.state import Action, ContainmentState
 from ai_incidents.incidents.model import Incident
 from ai_incidents.incidents.store import STATUSES, IncidentStore, StoreUnavailable
+from ai_incidents.investigation.postmortem import add_postmortem_parser, run_postmortem
+from ai_incidents.investigation.terminal import add_investigate_parser, run_investigate
 from ai_incidents.version import __version__
 
 
@@ -66,7 +69,19 @@ def _build_parser() -> argparse.ArgumentParser:
         verdict = verdicts.add_parser(name, help=f"{name} one answer", parents=[store])
         verdict.add_argument("id", type=int, help="the review id")
         verdict.add_argument("--note", default="", help="why, kept with the verdict")
+    _add_investigation_parsers(commands, store)
     return parser
+
+
+# Investigation: one incident's recorded calls, and its postmortem.
+_INVESTIGATION_COMMANDS = {"investigate": run_investigate, "postmortem": run_postmortem}
+
+
+def _add_investigation_parsers(
+    commands: argparse._SubParsersAction, store: argparse.ArgumentParser
+) -> None:
+    add_investigate_parser(commands, store)
+    add_postmortem_parser(commands, store)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "review":
             return _review(args, store, console)
+        if args.command in _INVESTIGATION_COMMANDS:
+            return _INVESTIGATION_COMMANDS[args.command](args, store, console)
         return _incidents(args, store, console)
     except StoreUnavailable as error:
         print(f"ai-incidents: cannot read the incident store: {error}", file=sys.stderr)
@@ -167,15 +184,6 @@ def as_json(incident: Incident, containment: Sequence[Action] = ()) -> dict:
 
 def _time(timestamp: float) -> str:
     return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).isoformat()
-
-
-def plain(value: object) -> Text:
-    """A name from the app or a provider as terminal text: never markup, no control
-    characters (escape sequences), whatever it holds."""
-    text = str(value)
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else "\ufffd" for c in text)
-    return Text(text)
 
 
 def _table(incidents: list[Incident]) -> Table:
