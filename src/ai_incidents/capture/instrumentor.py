@@ -205,6 +205,8 @@ def _take_response(call: LLMCall, response: Any, tee_type: type) -> None:
             return
         if call.on_response(response):
             redactor = StreamRedactor(call.interaction.wire_format, find) if find else None
+            if redactor is not None:
+                call.interaction.redactions = redactor.counts  # counted as the stream goes
             response.stream = tee_type(response.stream, call, redactor)
     except Exception:
         _logger.exception("ai-incidents could not capture an LLM response")

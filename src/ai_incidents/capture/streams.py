@@ -93,10 +93,8 @@ def tee_stream_types(module: ModuleType) -> tuple[type, type]:
                         yield chunk
                     elif out := redactor.feed(chunk):
                         yield out
-                if redactor is not None:
-                    if rest := redactor.finish():
-                        yield rest
-                    call.interaction.redactions = dict(redactor.counts)
+                if redactor is not None and (rest := redactor.finish()):
+                    yield rest
             except GeneratorExit:
                 raise
             except BaseException as exc:
@@ -126,10 +124,8 @@ def tee_stream_types(module: ModuleType) -> tuple[type, type]:
                         yield chunk
                     elif out := redactor.feed(chunk):
                         yield out
-                if redactor is not None:
-                    if rest := redactor.finish():
-                        yield rest
-                    call.interaction.redactions = dict(redactor.counts)
+                if redactor is not None and (rest := redactor.finish()):
+                    yield rest
             except GeneratorExit:
                 raise
             except BaseException as exc:
