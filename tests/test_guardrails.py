@@ -122,3 +122,28 @@ def test_with_guardrails_off_the_app_receives_the_providers_bytes(telemetry, ser
     finally:
         pipeline.stop_enforcing()
         pipeline.manager.shutdown()
+
+
+def test_a_private_key_streamed_in_many_small_events_is_masked_whole():
+    import json
+
+    from ai_incidents.capture.output_filter import StreamRedactor
+    from ai_incidents.containment.guardrails import find_sensitive
+
+    pem = ("-----BEGIN PRIVATE KEY-----\n" + "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" * 12
+           + "\n-----END PRIVATE KEY-----")  # fmt: skip
+    text = f"Here it is: {pem} done."
+    redactor = StreamRedactor("openai.chat_completions", find_sensitive)
+    pieces = [text[i : i + 9] for i in range(0, len(text), 9)]
+    out = b""
+    for n, piece in enumerate(pieces):
+        last = n == len(pieces) - 1
+        event = {"choices": [{"index": 0, "delta": {"content": piece},
+                              "finish_reason": "stop" if last else None}]}  # fmt: skip
+        out += redactor.feed(b"data: " + json.dumps(event).encode() + b"\n\n")
+    received = "".join(
+        json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+        for line in out.decode().split("\n\n") if line.startswith("data: ")
+    )  # fmt: skip
+    assert "MIIEvQ" not in received and "BEGIN PRIVATE" not in received
+    assert received.startswith("Here it is: [redacted:") and received.endswith(" done.")

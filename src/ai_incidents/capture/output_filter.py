@@ -20,7 +20,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-LOOK_BEHIND = 512
+LOOK_BEHIND = 160
+"""Characters of a stream's text held back (longer than a key, an e-mail or a card number)."""
+_BLOCK_START = "-----BEGIN"
+_MAX_BLOCK = 8192
+"""A PEM block (a private key) is held until it ends, up to this many characters."""
 Redaction = tuple[str, int, int]
 Redactor = Callable[[str], list[Redaction]]
 """Finds what to mask in a text: ``(kind, start, end)`` spans."""
@@ -157,6 +161,11 @@ class StreamRedactor:
         held = self._held.get(slot, "") + text
         spans = self.find(held)
         cut = len(held) if final else max(len(held) - LOOK_BEHIND, 0)
+        block = held.rfind(_BLOCK_START, 0, cut)
+        if block >= 0 and not final and "-----END" not in held[block:] and (
+            len(held) - block < _MAX_BLOCK
+        ):
+            cut = block
         for _, start, end in spans:
             if start < cut < end:
                 cut = start

@@ -78,8 +78,15 @@ class Guardrails:
 
 
 def find_sensitive(text: str) -> list[Redaction]:
-    """Secrets and personal data in ``text`` as ``(kind, start, end)``."""
-    return secret_spans(text) + pii_spans(text)
+    """Secrets and personal data in ``text`` as ``(kind, start, end)``; a private key's
+    span runs to the end of its PEM block."""
+    spans = []
+    for kind, start, end in secret_spans(text):
+        if kind == "private_key" and (close := text.find("-----END", end)) >= 0:
+            finish = text.find("-----", close + 8)
+            end = finish + 5 if finish >= 0 else len(text)
+        spans.append((kind, start, end))
+    return spans + pii_spans(text)
 
 
 def from_settings(fallbacks: Mapping[str, str]) -> Guardrails:
