@@ -162,8 +162,11 @@ class StreamRedactor:
         spans = self.find(held)
         cut = len(held) if final else max(len(held) - LOOK_BEHIND, 0)
         block = held.rfind(_BLOCK_START, 0, cut)
-        if block >= 0 and not final and "-----END" not in held[block:] and (
-            len(held) - block < _MAX_BLOCK
+        if (
+            block >= 0
+            and not final
+            and "-----END" not in held[block:]
+            and (len(held) - block < _MAX_BLOCK)
         ):
             cut = block
         for _, start, end in spans:

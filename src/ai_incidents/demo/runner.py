@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 
 import ai_incidents
 from ai_incidents import semconv
+from ai_incidents.config import get_settings
 from ai_incidents.containment.responder import resolve
 from ai_incidents.demo.scenarios import Scenario, SupportApp, scenarios
 from ai_incidents.export.otlp_file import OTLPJsonFileExporter
@@ -170,6 +171,7 @@ class DemoRun:
             self.pipeline.manager.force_flush()
             progress.undone = self.pipeline.containment_state.get(scenario.feature) is None
             self.notify(progress, "resolved by the operator; containment undone")
+            progress.postmortem = self._postmortem(progress.incident)
         progress.phase = "done"
         self.notify(progress, None)
 
@@ -200,6 +202,18 @@ class DemoRun:
 
     def _incidents(self, scenario: Scenario) -> list[Incident]:
         return [i for i in self.pipeline.store.list(limit=1000) if i.feature == scenario.feature]
+
+    def _postmortem(self, incident: Incident) -> str:
+        """Write the incident's postmortem (markdown and HTML); the HTML file's path."""
+        from ai_incidents.investigation.investigate import investigate
+        from ai_incidents.investigation.postmortem import write_postmortem
+
+        self.pipeline.recorder.flush()
+        settings = get_settings()
+        found = investigate(self.pipeline.store, incident.id, settings)
+        written = write_postmortem(found, self.out / "postmortems" / incident.id, settings)
+        html = [path for path in written if path.suffix == ".html"]
+        return str(html[0] if html else written[0])
 
     def _failing_incidents(self, progress: Progress) -> list[Incident]:
         since = progress.failing_wall or 0.0

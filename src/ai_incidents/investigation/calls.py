@@ -88,11 +88,17 @@ def resolved_at(incident: Incident) -> float | None:
     return max((at for at, status, _ in incident.history if status == "resolved"), default=None)
 
 
-def read_window(store: IncidentStore, incident: Incident, settings: Settings) -> Window:
-    """The incident's calls from the flight recorder (read only: nothing is pruned)."""
+def read_window(
+    store: IncidentStore, incident: Incident, settings: Settings, changed_at: float | None = None
+) -> Window:
+    """The incident's calls from the flight recorder (read only: nothing is pruned). From
+    ``changed_at`` (a rollback or a disabled feature) traffic is no longer the incident's:
+    the window ends there."""
     recorder = FlightRecorder(store, max_rows=sys.maxsize, max_age_s=math.inf)
     end = min(resolved_at(incident) or time.time(), incident.last_seen + AFTER_S)
     end = max(end, incident.last_seen)
+    if changed_at is not None:
+        end = min(end, changed_at)
     since = incident.evidence.get("since")
     onset = min(incident.first_seen, float(since)) if isinstance(since, (int, float)) else None
     calls = recorder.calls(incident.feature, (onset or incident.first_seen) - LOOKBACK_S, end)

@@ -127,7 +127,12 @@ def investigate(
     settings = settings or get_settings()
     incident = store.get(incident_id)
     containment = ContainmentState(store).history(incident.id)
-    window = read_window(store, incident, settings)
+    # Once a rollback or a disabled feature took effect (enforced: the incident was contained),
+    # traffic is no longer the incident's.
+    enforced = any(status == "contained" for _, status, _ in incident.history)
+    changed = [a.started for a in containment if enforced and a.subject == "*"
+               and a.action in ("rolled_back", "feature_disabled")]  # fmt: skip
+    window = read_window(store, incident, settings, min(changed) if changed else None)
     found = changes(window)
     retrieval = compare_retrieval(window)
     rate_before, rate_during = _rate(window, window.before), _rate(window, window.during)
