@@ -356,7 +356,9 @@ def _promptfoo_assertion(out: str | None) -> str:
     the installed module."""
     if out is None:
         return f"file://{promptfoo_assert.__file__}"
-    script = Path(out).resolve().parent / regression_cases.ASSERTION_FILE
+    folder = Path(out).resolve().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / regression_cases.ASSERTION_FILE
     script.write_text(regression_cases.ASSERTION_SCRIPT, encoding="utf-8")
     return f"file://{regression_cases.ASSERTION_FILE}"
 

@@ -58,7 +58,8 @@ class EvalReport:
         return [r for r in self.results if not r.passed]
 
     def means(self) -> dict[str, float | None]:
-        """Mean quality and safety risk, of the baseline and of the candidate."""
+        """Mean quality and safety risk of the baseline, and of the candidate on the same
+        cases (those with recorded scores)."""
 
         def mean(values: Iterable[float | None]) -> float | None:
             found = [v for v in values if v is not None]
@@ -67,9 +68,13 @@ class EvalReport:
         scored = [r for r in self.results if r.verdict is not None]
         return {
             "baseline_quality": mean(r.baseline_quality for r in self.results),
-            "candidate_quality": mean(r.verdict.quality for r in scored),
+            "candidate_quality": mean(
+                r.verdict.quality for r in scored if r.baseline_quality is not None
+            ),
             "baseline_safety": mean(r.baseline_safety for r in self.results),
-            "candidate_safety": mean(r.verdict.safety for r in scored),
+            "candidate_safety": mean(
+                r.verdict.safety for r in scored if r.baseline_safety is not None
+            ),
         }
 
     def reasons_worse(self) -> list[str]:
