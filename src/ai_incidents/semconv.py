@@ -86,6 +86,10 @@ AI_PROMPT_SYSTEM_HASH: Final = "ai.prompt.system_hash"
 AI_PROMPT_CONTEXT_HASH: Final = "ai.prompt.context_hash"
 """The fingerprint of everything before the last user message (the prompt template)."""
 
+# Ground truth on recorded spans, for scoring detection in replay (set by whoever labels).
+AI_LABEL_FAILURE_MODE: Final = "ai.label.failure_mode"
+"""The failure mode the call really shows (``quality_degradation``, ..., or ``none``)."""
+
 # Capture bookkeeping on LLM spans.
 AI_CAPTURE_ERROR: Final = "ai.capture.error"
 AI_CAPTURE_DROPPED_BYTES: Final = "ai.capture.dropped_bytes"

@@ -47,6 +47,7 @@ class IncidentSpanProcessor(SpanProcessor):
         on_llm_span: Callable[[Mapping[str, Any]], None] | None = None,
         on_observation: Callable[[Observation, ReadableSpan, Mapping[str, Any]], None]
         | None = None,
+        at_span_time: bool = False,
     ) -> None:
         self.detector = detector or Detector(DetectionConfig())
         self.sink = sink
@@ -55,6 +56,8 @@ class IncidentSpanProcessor(SpanProcessor):
         self.on_observation = on_observation
         """Called with each LLM call's observation (the flight recorder)."""
         self.default_feature = default_feature
+        self.at_span_time = at_span_time
+        """Judge each span at its end time rather than now (replaying recorded spans)."""
         self.errors = 0
         """Spans detection failed on (logged the first time)."""
         self._init_lock()
@@ -99,7 +102,7 @@ class IncidentSpanProcessor(SpanProcessor):
         if self.on_observation is not None:
             self.on_observation(observation, span, attributes)
         with self._lock:
-            return self.detector.observe(observation)
+            return self.detector.observe(observation, self._now(span))
 
     def _observe_feedback(self, span: ReadableSpan, attributes) -> list[Candidate]:
         rated = next((SpanRef(link.context.trace_id, link.context.span_id)
@@ -111,7 +114,11 @@ class IncidentSpanProcessor(SpanProcessor):
                 span=_ref(span),
                 response_id=attributes.get(semconv.GEN_AI_RESPONSE_ID),
                 rated=rated,
+                now=self._now(span),
             )
+
+    def _now(self, span: ReadableSpan) -> float | None:
+        return span.end_time / 1e9 if self.at_span_time and span.end_time else None
 
     def _submit(self, span: ReadableSpan, candidates: list[Candidate]) -> None:
         # A span the sampler records but does not export never reaches the exporters: its
