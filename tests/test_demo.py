@@ -25,7 +25,7 @@ def test_the_demo_raises_contains_and_undoes_every_failure_mode(tmp_path):
     for mode in ("quality_degradation", "model_regression", "context_issues", "prompt_injection"):
         assert mode in table, result.stdout
         cells = [cell.strip() for cell in table[mode].split("│")]
-        assert cells[3] == "yes" and cells[5] == "0", table[mode]  # detected, no false alarm
+        assert cells[2] == "yes" and cells[4] == "0", table[mode]  # detected, no false alarm
     assert "rolled_back -> gpt-4o-2024-08-06" in table["model_regression"]
     assert "feature_disabled (users)" in table["prompt_injection"]
     assert "resolved by the operator; containment undone" in result.stdout

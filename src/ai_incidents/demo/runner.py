@@ -11,6 +11,7 @@ operator resolves the incident, which undoes the containment.
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import time
 from collections.abc import Callable
@@ -213,7 +214,8 @@ class DemoRun:
         found = investigate(self.pipeline.store, incident.id, settings)
         written = write_postmortem(found, self.out / "postmortems" / incident.id, settings)
         html = [path for path in written if path.suffix == ".html"]
-        return str(html[0] if html else written[0])
+        path = html[0] if html else written[0]
+        return os.path.relpath(path) if not os.path.isabs(self.out) else str(path)
 
     def _failing_incidents(self, progress: Progress) -> list[Incident]:
         since = progress.failing_wall or 0.0

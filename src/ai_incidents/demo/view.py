@@ -34,18 +34,19 @@ def live_table(run: DemoRun) -> Table:
 
 def closing_table(run: DemoRun) -> Table:
     table = Table(title="What the demo raised", title_justify="left")
-    for column in ("failure mode", "scenario", "detected", "to detect", "false alarms",
-                   "severity", "containment", "undone", "postmortem"):  # fmt: skip
-        table.add_column(column, overflow="fold")
+    for column in ("failure mode", "detected", "to detect", "false alarms", "severity",
+                   "containment", "undone", "incident"):  # fmt: skip
+        table.add_column(column, overflow="fold", no_wrap=column == "incident")
     for p in run.progress:
         incident = p.incident
         detected = incident is not None
         delay = (f"{p.detected_after_calls} calls, {p.detected_after_s:.1f} s"
                  if detected else f"not in {p.failing_calls} calls")  # fmt: skip
         table.add_row(
-            Text(p.scenario.failure_mode), Text(p.scenario.title), "yes" if detected else "no",
-            delay, str(p.false_alarms), Text(incident.severity if incident else "-"),
-            Text(p.containment or "-"), "yes" if p.undone else "-", Text(p.postmortem or "-"),
+            Text(p.scenario.failure_mode), "yes" if detected else "no", delay,
+            str(p.false_alarms), Text(incident.severity if incident else "-"),
+            Text(p.containment or "-"), "yes" if p.undone else "-",
+            Text(incident.id if incident else "-"),
         )  # fmt: skip
     return table
 
@@ -79,6 +80,8 @@ def finish(run: DemoRun, console: Console, svg: Path) -> None:
     recorder = Console(record=True, width=160, file=io.StringIO())
     recorder.print(table)
     recorder.save_svg(str(svg), title="ai-incidents demo")
-    console.print(Group(table, Text(f"incidents: {run.store_path}"),
+    lines = [Text(f"{p.scenario.name}: {p.scenario.title}; postmortem {p.postmortem}")
+             for p in run.progress if p.postmortem]  # fmt: skip
+    console.print(Group(table, *lines, Text(f"incidents: {run.store_path}"),
                         Text(f"telemetry (OTLP JSON lines): {run.telemetry_path}"),
                         Text(f"this table as SVG: {svg}")))  # fmt: skip
