@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -128,6 +129,27 @@ def telemetry(_instrumented: Telemetry) -> Iterator[Telemetry]:
 def server() -> Iterator[ProviderServer]:
     with ProviderServer() as provider:
         yield provider
+
+
+@contextlib.contextmanager
+def enforcing(telemetry: Telemetry) -> Iterator[IncidentPipeline]:
+    """An incident pipeline on the instrumented provider that acts on calls (containment,
+    guardrails), made with the settings in force."""
+    pipeline = IncidentPipeline(
+        meter_provider=telemetry.meter_provider,
+        logger_provider=telemetry.logger_provider,
+        default_feature="test-service",
+    )
+    telemetry.incident_slot.target = pipeline.processor
+    telemetry.exporter_slot.wrapper = pipeline.wrap(telemetry.span_exporter)
+    pipeline.enforce()
+    try:
+        yield pipeline
+    finally:
+        pipeline.stop_enforcing()
+        pipeline.manager.shutdown()
+        telemetry.incident_slot.target = None
+        telemetry.exporter_slot.wrapper = None
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from ai_incidents.detection.detector import DetectionConfig, Detector
 from ai_incidents.detection.observation import Observation
-from ai_incidents.detection.processor import IncidentSpanProcessor
+from ai_incidents.detection.processor import CollectedCandidates, IncidentSpanProcessor
 from ai_incidents.incidents.model import SEVERITIES, Candidate, SpanRef
 
 FEATURES = ("support", "search", "billing", "ok[/]")
@@ -121,22 +121,6 @@ TestDetector.settings = settings(
 )  # fmt: skip
 
 
-class _Collected:
-    """A candidate sink that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.candidates: list[Candidate] = []
-
-    def submit(self, candidate: Candidate) -> None:
-        self.candidates.append(candidate)
-
-    def force_flush(self) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
-
-
 attribute_values = st.one_of(
     st.none(),
     st.booleans(),
@@ -161,7 +145,7 @@ class ProcessorMachine(RuleBasedStateMachine):
         super().__init__()
         from opentelemetry.sdk.trace import TracerProvider
 
-        self.sink = _Collected()
+        self.sink = CollectedCandidates()
         self.processor = IncidentSpanProcessor(
             Detector(DetectionConfig(drift_window=20, max_keys=MAX_KEYS)), self.sink
         )

@@ -36,6 +36,22 @@ class CandidateSink(Protocol):
     def shutdown(self) -> None: ...
 
 
+class CollectedCandidates:
+    """A candidate sink that keeps every candidate in a list (replay, tests)."""
+
+    def __init__(self) -> None:
+        self.candidates: list[Candidate] = []
+
+    def submit(self, candidate: Candidate) -> None:
+        self.candidates.append(candidate)
+
+    def force_flush(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+
 class IncidentSpanProcessor(SpanProcessor):
     """Detects incident signals on LLM and feedback spans and submits the candidates."""
 

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from ai_incidents import semconv
 from ai_incidents.config import Settings, get_settings
 from ai_incidents.detection.detector import DetectionConfig, Detector
-from ai_incidents.detection.processor import IncidentSpanProcessor
+from ai_incidents.detection.processor import CollectedCandidates, IncidentSpanProcessor
 from ai_incidents.evaluation.runner import evaluators, span_attributes
 from ai_incidents.incidents.model import Candidate, Incident, SpanRef
 from ai_incidents.incidents.store import IncidentStore
@@ -49,22 +49,6 @@ class ReplayResult:
         return self.llm_spans / self.seconds if self.seconds else 0.0
 
 
-class _Collected:
-    """The candidate sink of a replay: a list."""
-
-    def __init__(self) -> None:
-        self.candidates: list[Candidate] = []
-
-    def submit(self, candidate: Candidate) -> None:
-        self.candidates.append(candidate)
-
-    def force_flush(self) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
-
-
 def replay(
     path: str | Path,
     *,
@@ -76,7 +60,7 @@ def replay(
     """Detection over the spans of ``path``; incidents grouped in ``store`` (default: a
     temporary store, removed afterwards)."""
     settings = settings or get_settings()
-    sink = _Collected()
+    sink = CollectedCandidates()
     processor = IncidentSpanProcessor(
         Detector(DetectionConfig.from_settings(settings)), sink, at_span_time=True
     )
