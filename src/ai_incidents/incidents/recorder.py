@@ -139,18 +139,20 @@ class FlightRecorder:
         self._queue.append(record)
 
     def flush(self) -> None:
+        """Write what is queued, and now and then delete what is past the bounds."""
         with self._lock:
-            rows = []
-            while self._queue:
-                rows.append(dataclasses.astuple(_as_row(self._queue.popleft())))
-            if rows:
-                marks = ",".join("?" * len(rows[0]))
-                self.store.write(lambda db: db.executemany(
-                    f"INSERT INTO calls VALUES ({marks})", rows
-                ))  # fmt: skip
+            self._write_queued()
             if time.monotonic() - self._pruned_at >= _PRUNE_EVERY_S:
                 self._pruned_at = time.monotonic()
                 self.store.write(self._prune)
+
+    def _write_queued(self) -> None:
+        rows = []
+        while self._queue:
+            rows.append(dataclasses.astuple(_as_row(self._queue.popleft())))
+        if rows:
+            marks = ",".join("?" * len(rows[0]))
+            self.store.write(lambda db: db.executemany(f"INSERT INTO calls VALUES ({marks})", rows))
 
     def _prune(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM calls WHERE at < ?", (time.time() - self.max_age_s,))
@@ -162,8 +164,10 @@ class FlightRecorder:
             )
 
     def calls(self, feature: str, start: float, end: float) -> list[CallRecord]:
-        """The recorded calls of ``feature`` between ``start`` and ``end``, oldest first."""
-        self.flush()
+        """The recorded calls of ``feature`` between ``start`` and ``end``, oldest first
+        (what this process queued is written first; nothing is pruned by reading)."""
+        with self._lock:
+            self._write_queued()
         rows = self.store.read(lambda db: db.execute(
             "SELECT * FROM calls WHERE feature=? AND at BETWEEN ? AND ? ORDER BY at",
             (feature, start, end),
