@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import random
+import tempfile
 import time
 import tracemalloc
 
@@ -19,11 +20,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from ai_incidents.config import Settings
 from ai_incidents.detection.detector import Detector
 from ai_incidents.detection.drift import Binning, DriftMonitor
 from ai_incidents.detection.observation import Observation
 from ai_incidents.detection.processor import IncidentSpanProcessor
 from ai_incidents.incidents.model import SpanRef
+from ai_incidents.pipeline import IncidentPipeline
 
 
 def finished_spans(count: int, llm: bool) -> list:
@@ -78,6 +81,12 @@ def main() -> None:
         ("on_end, LLM span", per_call(processor.on_end, llm_spans[2000:]), 20.0),
         ("on_end, other span", per_call(processor.on_end, other_spans), 2.0),
     ]
+    with tempfile.TemporaryDirectory() as folder:
+        pipeline = IncidentPipeline(Settings(store=f"{folder}/i.db"), service="bench")
+        per_call(pipeline.processor.on_end, llm_spans[:2000])
+        hooked = per_call(pipeline.processor.on_end, llm_spans[2000:])
+        rows.append(("on_end, LLM span, pipeline", hooked, None))
+        pipeline.manager.shutdown()
     monitor = DriftMonitor(Binning(0.0, 1.0001, 20), window=200)
     values = [random.random() for _ in range(200_000)]
     rows.append(("DriftMonitor.update", per_call(monitor.update, values), None))
