@@ -25,7 +25,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import ai_incidents
 from ai_incidents.containment.openfeature import AIIncidentsProvider
-from ai_incidents.detection.observation import fingerprint
 from ai_incidents.testing import ProviderServer, Reply
 
 LEAKED_KEY = "sk-proj-" + "Acme42" * 6  # a made-up key a careless prompt might hold
@@ -34,7 +33,7 @@ SYSTEM = f"You are Acme's support assistant. Payments API key: {LEAKED_KEY}."
 
 def answer(client: openai.OpenAI, user: str, question: str) -> str:
     flags = api.get_client()
-    context = EvaluationContext(targeting_key=fingerprint(user))
+    context = EvaluationContext(targeting_key=ai_incidents.fingerprint(user))
     if not flags.get_boolean_value("support-bot.enabled", True, context):
         return "(support is unavailable for you right now; a person will contact you)"
     model = flags.get_string_value("support-bot.model", "gpt-4o-mini", context)

@@ -17,6 +17,7 @@ from ai_incidents.capture import (
 )
 from ai_incidents.capture.instrumentor import AIIncidentsInstrumentor
 from ai_incidents.config import Settings, configure, get_settings
+from ai_incidents.detection.observation import fingerprint
 from ai_incidents.evaluation import EvaluationResult, Evaluator, evaluate_interaction, evaluators
 from ai_incidents.pipeline import IncidentPipeline
 from ai_incidents.version import __version__
@@ -41,6 +42,7 @@ __all__ = [
     "evaluate_interaction",
     "evaluators",
     "feature",
+    "fingerprint",
     "get_settings",
     "install",
     "no_retrieval",
