@@ -10,6 +10,7 @@ import httpx
 import openai
 import pytest
 
+import ai_incidents
 from ai_incidents.config import configure
 from ai_incidents.pipeline import IncidentPipeline
 from ai_incidents.testing import Reply
@@ -140,3 +141,18 @@ def test_a_private_key_streamed_in_many_small_events_is_masked_whole():
     )  # fmt: skip
     assert "MIIEvQ" not in received and "BEGIN PRIVATE" not in received
     assert received.startswith("Here it is: [redacted:") and received.endswith(" done.")
+
+
+def test_guardrails_per_feature(telemetry, server, tmp_path):
+    features = {"public-bot": "input+output", "internal-tool": "none"}
+    configure(store=str(tmp_path / "i.db"), guardrail_features=features)
+    server.responder = lambda api, body: Reply(text=ANSWER)
+    with enforcing(telemetry):
+        with ai_incidents.feature("internal-tool"):
+            internal = chat(server).choices[0].message.content
+        with ai_incidents.feature("public-bot"):
+            public = chat(server).choices[0].message.content
+            with pytest.raises(openai.InternalServerError):
+                chat(server, ATTACK)
+    assert KEY in internal
+    assert KEY not in public and "[redacted: openai_key]" in public

@@ -46,6 +46,7 @@ AI_INCIDENTS_WEBHOOK_SECRET = "AI_INCIDENTS_WEBHOOK_SECRET"
 AI_INCIDENTS_PAGERDUTY_ROUTING_KEY = "AI_INCIDENTS_PAGERDUTY_ROUTING_KEY"
 AI_INCIDENTS_PAGERDUTY_URL = "AI_INCIDENTS_PAGERDUTY_URL"
 AI_INCIDENTS_GUARDRAILS = "AI_INCIDENTS_GUARDRAILS"
+AI_INCIDENTS_GUARDRAIL_FEATURES = "AI_INCIDENTS_GUARDRAIL_FEATURES"
 AI_INCIDENTS_GUARDRAIL_BLOCK_AT = "AI_INCIDENTS_GUARDRAIL_BLOCK_AT"
 AI_INCIDENTS_GUARDRAIL_REVIEW_AT = "AI_INCIDENTS_GUARDRAIL_REVIEW_AT"
 AI_INCIDENTS_RECORDER_MAX_ROWS = "AI_INCIDENTS_RECORDER_MAX_ROWS"
@@ -137,6 +138,8 @@ class Settings:
     pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
     guardrails: frozenset[str] = frozenset()
     """``input`` and/or ``output``: prevention on the request path (off by default)."""
+    guardrail_features: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    """Per-feature guardrails instead of ``guardrails`` (``feature=input+output,other=none``)."""
     guardrail_block_at: float = 0.9
     guardrail_review_at: float = 0.75
     recorder_max_rows: int = 1_000_000
@@ -227,6 +230,10 @@ class Settings:
                 for part in env.get(AI_INCIDENTS_GUARDRAILS, "").split(",")
                 if part.strip().lower() in ("input", "output")
             ),
+            guardrail_features={
+                feature: _guardrail_set(value)
+                for feature, value in _parse_pairs(env, AI_INCIDENTS_GUARDRAIL_FEATURES).items()
+            },
             guardrail_block_at=_parse_float(
                 env, AI_INCIDENTS_GUARDRAIL_BLOCK_AT, cls.guardrail_block_at
             ),
@@ -276,6 +283,11 @@ def configure(**changes: Any) -> Settings:
     for name in ("known_good_models", "fallback_answers"):
         if name in changes:
             changes[name] = dict(changes[name])
+    if "guardrail_features" in changes:
+        changes["guardrail_features"] = {
+            feature: _guardrail_set(value)
+            for feature, value in changes["guardrail_features"].items()
+        }
     if isinstance(changes.get("guardrails"), str):
         changes["guardrails"] = frozenset(p.strip() for p in changes["guardrails"].split(","))
     elif "guardrails" in changes:
@@ -360,6 +372,12 @@ def _parse_thresholds(env: Mapping[str, str]) -> dict[str, float]:
                 "%s: %r is not name=number; skipped", AI_INCIDENTS_EVALUATOR_THRESHOLDS, pair
             )
     return thresholds
+
+
+def _guardrail_set(value: object) -> frozenset[str]:
+    """``input``, ``output`` or both, from ``input+output`` or ``none`` or a collection."""
+    parts = value.replace("+", ",").split(",") if isinstance(value, str) else value
+    return frozenset(p.strip().lower() for p in parts if p.strip().lower() in ("input", "output"))
 
 
 def _parse_pairs(env: Mapping[str, str], name: str) -> dict[str, str]:

@@ -95,7 +95,7 @@ class IncidentPipeline:
             fallbacks=settings.fallback_answers,
             monitoring_s=settings.monitoring_s,
         )
-        if settings.guardrails:
+        if settings.guardrails or settings.guardrail_features:
             self.containment.guardrails = guardrails_from_settings(settings.fallback_answers)
         self.manager.add_sink(self.containment)
         if settings.flagd_file:

@@ -39,16 +39,19 @@ class Guardrails:
         block_at: float,
         review_at: float,
         fallbacks: Mapping[str, str] | None = None,
+        per_feature: Mapping[str, Collection[str]] | None = None,
     ) -> None:
-        self.input = "input" in enabled
-        self.output = "output" in enabled
+        self.enabled = frozenset(enabled)
+        self.per_feature = {feature: frozenset(kinds) for feature, kinds in
+                            (per_feature or {}).items()}  # fmt: skip
+        """Features whose guardrails differ from ``enabled``."""
         self.block_at = block_at
         self.review_at = review_at
         self.fallbacks = dict(fallbacks or {})
 
     def decide(self, interaction: Interaction) -> Decision | None:
         """The input guard: block from ``block_at``, queue for review from ``review_at``."""
-        if not self.input:
+        if "input" not in self.on(interaction.feature):
             return None
         risk = self.risk(interaction)
         if risk >= self.block_at:
@@ -72,9 +75,13 @@ class Guardrails:
             risk = max(risk, document_risk(content)[0].score)
         return risk
 
+    def on(self, feature: str) -> frozenset[str]:
+        """The guardrails on for ``feature``."""
+        return self.per_feature.get(feature, self.enabled)
+
     def redactor(self, interaction: Interaction):
-        """The output filter's redactor for this call, if output filtering is on."""
-        return find_sensitive if self.output else None
+        """The output filter's redactor for this call, if output filtering is on for it."""
+        return find_sensitive if "output" in self.on(interaction.feature) else None
 
 
 def find_sensitive(text: str) -> list[Redaction]:
@@ -92,4 +99,5 @@ def find_sensitive(text: str) -> list[Redaction]:
 def from_settings(fallbacks: Mapping[str, str]) -> Guardrails:
     settings = get_settings()
     return Guardrails(settings.guardrails, settings.guardrail_block_at,
-                      settings.guardrail_review_at, fallbacks)  # fmt: skip
+                      settings.guardrail_review_at, fallbacks,
+                      settings.guardrail_features)  # fmt: skip
