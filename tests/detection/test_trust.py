@@ -707,3 +707,25 @@ def test_a_removed_store_folder_is_written_again(tmp_path):
     pipeline.manager.force_flush()
 
     assert {i.feature for i in IncidentStore(folder / "i.db").list()} == {"before", "after"}
+
+
+def test_one_user_retrying_a_failed_question_is_one_piece_of_evidence():
+    rng = random.Random(3)
+    detector = Detector()
+    weak = {**WEAK, "enduser.id": ""}
+    raised = []
+    for n in range(20_000):
+        user = f"user-{rng.randrange(5000)}"
+        burst = 1 + rng.randrange(5) if rng.random() < 0.01 else 0  # 3 % weak, in bursts
+        for _ in range(burst or 1):
+            attributes = {**(weak if burst else HEALTHY), "enduser.id": user}
+            observation = Observation.from_span(attributes, SpanRef(1, n + 1), 0.8, "support")
+            raised += [c for c in detector.observe(observation, now=1e9 + n * 0.1)
+                       if c.cause == "rate:low_quality"]  # fmt: skip
+    assert raised == []
+
+    for n in range(10):  # then many users' answers go bad: still raised at once
+        observation = Observation.from_span({**WEAK, "enduser.id": f"other-{n}"},
+                                            SpanRef(2, n + 1), 0.8, "support")  # fmt: skip
+        raised += detector.observe(observation, now=1e9 + 3000 + n)
+    assert any(c.cause == "rate:low_quality" for c in raised)

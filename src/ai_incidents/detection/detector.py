@@ -124,6 +124,11 @@ class _KeyState:
         the causes)."""
         self.episodes: dict[str, _Episode] = {}
         """Watched rates in a detected rise: calls and weak ones since it began."""
+        self.calls = 0
+        self.recent_events: collections.OrderedDict[tuple[str, str], int] = (
+            collections.OrderedDict()
+        )
+        """(signal, user) -> the call at which that user last had that signal (bounded)."""
         self.drift_countdown = 0
         """Observations left during which a detected drift counts as an elevated signal."""
         self.examples: collections.deque[SpanRef] = collections.deque(maxlen=5)
@@ -247,12 +252,15 @@ class Detector:
         state.changed = []
         sensitivity = HEIGHTENED_SENSITIVITY if gate.heightened(obs.feature) else 1.0
         attacked = "safety_violation" in signals
+        state.calls += 1
         for signal, detector in state.changes.items():
             # A refused attack is the model doing its job: it is no weak answer of the
             # feature, so attacks never make a quality or context incident for everyone.
             if attacked and signal != "safety_violation":
                 continue
             event = signal in signals
+            if event and _repeated(state, signal, obs.user):
+                continue  # one user retrying a question that failed is one piece of evidence
             alarmed = detector.update(event, sensitivity)
             episode = state.episodes.get(signal)
             if episode is not None and episode.add(event, detector.statistic):
@@ -526,6 +534,26 @@ class Detector:
                                             "feedback_storm", evidence, examples,
                                             population=True, detected_at=now))  # fmt: skip
         return candidates
+
+
+_REPEAT_CALLS = 20
+"""A user's signal within this many calls of the key after the same user's last one is a
+repeat (someone rephrasing a refused question), not new evidence of a rise."""
+_MAX_RECENT_USERS = 256
+
+
+def _repeated(state: _KeyState, signal: str, user: str | None) -> bool:
+    """Whether ``user`` had ``signal`` within the last ``_REPEAT_CALLS`` calls; remembers
+    this one."""
+    if user is None:
+        return False
+    key = (signal, user)
+    last = state.recent_events.get(key)
+    state.recent_events[key] = state.calls
+    state.recent_events.move_to_end(key)
+    while len(state.recent_events) > _MAX_RECENT_USERS:
+        state.recent_events.popitem(last=False)
+    return last is not None and state.calls - last <= _REPEAT_CALLS
 
 
 def _elevated(state: _KeyState, signal: str) -> bool:
