@@ -279,10 +279,6 @@ class IncidentManager:
             for i in latest.values()
         ])  # fmt: skip
 
-    def _version(self, incident_id: str) -> int:
-        known = self._known.get(incident_id)
-        return known.version if known is not None else 0
-
     def _hand_over(self, changes: list[IncidentChange]) -> None:
         for change in changes:
             incident = change.incident

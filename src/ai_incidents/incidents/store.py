@@ -74,7 +74,6 @@ _ADDED_COLUMNS = {
     "version": "INTEGER NOT NULL DEFAULT 1",
     "users": "TEXT NOT NULL DEFAULT '[]'",
     "summary": "TEXT NOT NULL DEFAULT ''",
-    "updated": "REAL NOT NULL DEFAULT 0",
     "announced": "INTEGER NOT NULL DEFAULT 0",
 }
 _ADDED_DELIVERY_COLUMNS = {"owner": "TEXT", "lease": "REAL NOT NULL DEFAULT 0"}
@@ -207,10 +206,9 @@ class IncidentStore:
             db.row_factory = sqlite3.Row
             if self.create:
                 _use_wal(db, self.busy_timeout_s)
-                _create_or_upgrade(db, self.schemas)
             else:
                 db.execute("SELECT count(*) FROM incidents").fetchone()
-                _create_or_upgrade(db, self.schemas)
+            _create_or_upgrade(db, self.schemas)
         except BaseException:
             db.close()
             raise
@@ -308,11 +306,9 @@ class IncidentStore:
         """Group each candidate into an incident, all in one transaction; the incidents in
         the candidates' order (one per candidate, repeats of a group share an id)."""
 
-        def write(db: sqlite3.Connection) -> list[Incident]:
-            with self._transaction(db):
-                return [self._record(db, candidate) for candidate in candidates]
-
-        return self._run(write) if candidates else []
+        if not candidates:
+            return []
+        return self.write(lambda db: [self._record(db, candidate) for candidate in candidates])
 
     def _record(self, db: sqlite3.Connection, candidate: Candidate) -> Incident:
         now = candidate.detected_at or time.time()
@@ -351,13 +347,12 @@ class IncidentStore:
         db.execute(
             "INSERT INTO incidents (id, group_key, failure_mode, severity, signals, feature,"
             " model, action, status, first_seen, last_seen, count, evidence, examples, version,"
-            " users, summary, updated, announced) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,1)",
+            " users, summary, announced) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,1)",
             (
                 incident.id, incident.group_key, incident.failure_mode, incident.severity,
                 ",".join(incident.signals), incident.feature, incident.model, incident.action,
                 incident.status, now, now, 1, _json(incident.evidence),
                 _examples_json(incident.examples), json.dumps(users), incident.summary,
-                time.time(),
             ),
         )  # fmt: skip
         note = f"detected: {incident.severity}"
@@ -408,13 +403,13 @@ class IncidentStore:
         incident.summary = summarize(incident)
         db.execute(
             "UPDATE incidents SET severity=?, action=?, signals=?, status=?, last_seen=?, count=?,"
-            " evidence=?, examples=?, version=?, model=?, users=?, summary=?, updated=?,"
-            " announced=? WHERE id=?",
+            " evidence=?, examples=?, version=?, model=?, users=?, summary=?, announced=?"
+            " WHERE id=?",
             (
                 incident.severity, incident.action, ",".join(incident.signals), incident.status,
                 incident.last_seen, incident.count, _json(incident.evidence),
                 _examples_json(incident.examples), incident.version, incident.model,
-                json.dumps(users), incident.summary, time.time(), incident.version, incident.id,
+                json.dumps(users), incident.summary, incident.version, incident.id,
             ),
         )  # fmt: skip
         self._to_deliver(db, incident.id, incident.version)
@@ -479,8 +474,12 @@ class IncidentStore:
         """Changes no process has handed to its sinks yet (a status set by the CLI, or by
         containment), claimed by this process: each is announced once, by one process."""
 
+        unannounced = "SELECT * FROM incidents WHERE version > announced"
+        if not self._run(lambda db: db.execute(unannounced + " LIMIT 1").fetchone()):
+            return []  # the common case, on every export: a read, no write transaction
+
         def claim(db: sqlite3.Connection) -> list[sqlite3.Row]:
-            rows = db.execute("SELECT * FROM incidents WHERE version > announced").fetchall()
+            rows = db.execute(unannounced).fetchall()
             db.executemany(
                 "UPDATE incidents SET announced=? WHERE id=? AND announced < ?",
                 [(row["version"], row["id"], row["version"]) for row in rows],
@@ -500,22 +499,20 @@ class IncidentStore:
         found = self.get(incident_id)
 
         def write(db: sqlite3.Connection) -> None:
-            with self._transaction(db):
-                row = db.execute("SELECT version FROM incidents WHERE id=?",
-                                 (found.id,)).fetchone()  # fmt: skip
-                version = row["version"] + 1
-                db.execute(
-                    "UPDATE incidents SET status=?, action=?, version=?, updated=? WHERE id=?",
-                    (status, action or found.action, version, time.time(), found.id),
-                )
-                self._history(db, found.id, time.time(), status, note)
-                known = {r["name"] for r in db.execute(
-                    "SELECT name FROM destinations WHERE seen >= ?",
-                    (time.time() - _DESTINATION_TTL_S,),
-                )}  # fmt: skip
-                self._to_deliver(db, found.id, version, known)
+            row = db.execute("SELECT version FROM incidents WHERE id=?", (found.id,)).fetchone()
+            version = row["version"] + 1
+            db.execute(
+                "UPDATE incidents SET status=?, action=?, version=? WHERE id=?",
+                (status, action or found.action, version, found.id),
+            )
+            self._history(db, found.id, time.time(), status, note)
+            known = {r["name"] for r in db.execute(
+                "SELECT name FROM destinations WHERE seen >= ?",
+                (time.time() - _DESTINATION_TTL_S,),
+            )}  # fmt: skip
+            self._to_deliver(db, found.id, version, known)
 
-        self._run(write)
+        self.write(write)
         return self.get(found.id)
 
     def register_destination(self, name: str) -> None:
@@ -529,15 +526,11 @@ class IncidentStore:
     def mark_delivered(self, destination: str, incidents: Sequence[Incident]) -> None:
         """``destination`` received these incidents (at the versions they carry)."""
 
-        def write(db: sqlite3.Connection) -> None:
-            with self._transaction(db):
-                db.executemany(
-                    "DELETE FROM deliveries WHERE incident_id=? AND destination=? AND version<=?",
-                    [(i.id, destination, i.version) for i in incidents],
-                )
-
         if incidents:
-            self._run(write)
+            self.write(lambda db: db.executemany(
+                "DELETE FROM deliveries WHERE incident_id=? AND destination=? AND version<=?",
+                [(i.id, destination, i.version) for i in incidents],
+            ))  # fmt: skip
 
     def pending_delivery(self, destination: str, limit: int = 10_000) -> list[Incident]:
         """Incidents whose latest state has not reached ``destination`` yet, oldest first."""
@@ -614,7 +607,6 @@ def _create_or_upgrade(db: sqlite3.Connection, schemas: Sequence[str] = ()) -> N
             for name, definition in _ADDED_DELIVERY_COLUMNS.items():
                 if name not in columns:
                     db.execute(f"ALTER TABLE deliveries ADD COLUMN {name} {definition}")
-            db.execute("CREATE INDEX IF NOT EXISTS incidents_updated ON incidents (updated)")
             db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")
