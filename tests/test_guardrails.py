@@ -156,3 +156,15 @@ def test_guardrails_per_feature(telemetry, server, tmp_path):
                 chat(server, ATTACK)
     assert KEY in internal
     assert KEY not in public and "[redacted: openai_key]" in public
+
+
+def test_guardrails_follow_the_pipelines_own_settings(tmp_path):
+    from ai_incidents.config import Settings
+
+    pipeline = IncidentPipeline(
+        Settings(
+            store=str(tmp_path / "i.db"), guardrails=frozenset({"input"}), guardrail_block_at=0.8
+        )
+    )
+    guard = pipeline.containment.guardrails
+    assert guard is not None and guard.on("any") == {"input"} and guard.block_at == 0.8

@@ -79,8 +79,7 @@ class IncidentPipeline:
             self.detector,
             self.manager,
             default_feature=settings.feature or default_feature,
-            on_llm_span=self.metrics.record_scores,
-            on_observation=self._record_call,
+            on_observation=self._observed,
         )
         if isinstance(logger_provider, LoggerProvider):
             wrap_log_exporters(logger_provider)
@@ -96,7 +95,7 @@ class IncidentPipeline:
             monitoring_s=settings.monitoring_s,
         )
         if settings.guardrails or settings.guardrail_features:
-            self.containment.guardrails = guardrails_from_settings(settings.fallback_answers)
+            self.containment.guardrails = guardrails_from_settings(settings)
         self.manager.add_sink(self.containment)
         if settings.flagd_file:
             self.containment_state.on_change(FlagdFileWriter(settings.flagd_file))
@@ -106,7 +105,9 @@ class IncidentPipeline:
         self.manager.add_ticker(self._tick)
         self._review_listener = self.reviews.listener(self.containment.in_review)
 
-    def _record_call(self, observation, span: ReadableSpan, attributes) -> None:
+    def _observed(self, observation, span: ReadableSpan, attributes) -> None:
+        """Each LLM call, on the app's thread: its scores counted, its flight-recorder row."""
+        self.metrics.record_scores(attributes)
         self.recorder.add(CallRecord.from_span(observation, attributes, (span.end_time or 0) / 1e9))
 
     def _tick(self) -> None:

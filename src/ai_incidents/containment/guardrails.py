@@ -20,7 +20,7 @@ from collections.abc import Collection, Mapping
 from ai_incidents.capture.gate import Decision
 from ai_incidents.capture.interaction import Interaction
 from ai_incidents.capture.output_filter import Redaction
-from ai_incidents.config import get_settings
+from ai_incidents.config import Settings, get_settings
 from ai_incidents.evaluation.documents import TOOL_ROLES, document_risk
 from ai_incidents.evaluation.injection import injection_risk
 from ai_incidents.evaluation.pii import pii_spans, secret_spans
@@ -96,8 +96,7 @@ def find_sensitive(text: str) -> list[Redaction]:
     return spans + pii_spans(text)
 
 
-def from_settings(fallbacks: Mapping[str, str]) -> Guardrails:
-    settings = get_settings()
+def from_settings(settings: Settings) -> Guardrails:
     return Guardrails(settings.guardrails, settings.guardrail_block_at,
-                      settings.guardrail_review_at, fallbacks,
+                      settings.guardrail_review_at, settings.fallback_answers,
                       settings.guardrail_features)  # fmt: skip

@@ -60,17 +60,15 @@ class IncidentSpanProcessor(SpanProcessor):
         detector: Detector | None = None,
         sink: CandidateSink | None = None,
         default_feature: str = "unknown",
-        on_llm_span: Callable[[Mapping[str, Any]], None] | None = None,
         on_observation: Callable[[Observation, ReadableSpan, Mapping[str, Any]], None]
         | None = None,
         at_span_time: bool = False,
     ) -> None:
         self.detector = detector or Detector(DetectionConfig())
         self.sink = sink
-        self.on_llm_span = on_llm_span
-        """Called with the attributes of each LLM span of ours (score metrics)."""
         self.on_observation = on_observation
-        """Called with each LLM call's observation (the flight recorder)."""
+        """Called with each LLM call's observation, span and attributes (score metrics, the
+        flight recorder)."""
         self.default_feature = default_feature
         self.at_span_time = at_span_time
         """Judge each span at its end time rather than now (replaying recorded spans)."""
@@ -100,8 +98,6 @@ class IncidentSpanProcessor(SpanProcessor):
             return
         try:
             if ours:
-                if self.on_llm_span is not None:
-                    self.on_llm_span(attributes)
                 candidates = self._observe_call(span, attributes)
             else:
                 candidates = self._observe_feedback(span, attributes)
