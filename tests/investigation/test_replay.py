@@ -57,7 +57,9 @@ def test_replay_finds_the_incident_the_live_pipeline_raised_and_scores_the_label
 
     assert cli(["replay", str(path)]) == 0
     text = capsys.readouterr().out
-    assert "70 LLM calls" in text and "3 incidents" in text and "100%" in text
+    # As many as the live pipeline stored: 3, or 4 when latency noise on a loaded machine
+    # adds an anomaly to a weak answer (a request-level incident of its own).
+    assert "70 LLM calls" in text and f"{stored} incidents" in text and "100%" in text
 
 
 def test_replay_reads_the_sdk_span_json(incidents, client, server, telemetry, tmp_path, capsys):
