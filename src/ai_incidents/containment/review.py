@@ -146,16 +146,4 @@ class ReviewQueue:
 
 
 def _review(row: sqlite3.Row) -> Review:
-    return Review(
-        id=row["id"],
-        incident_id=row["incident_id"],
-        feature=row["feature"],
-        response_id=row["response_id"],
-        trace_id=row["trace_id"],
-        span_id=row["span_id"],
-        question=row["question"],
-        answer=row["answer"],
-        created=row["created"],
-        verdict=row["verdict"],
-        note=row["note"],
-    )
+    return Review(**{field.name: row[field.name] for field in dataclasses.fields(Review)})

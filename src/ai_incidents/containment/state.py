@@ -191,16 +191,4 @@ def _add(feature: FeatureContainment, action: Action) -> None:
 
 
 def _action(row: sqlite3.Row) -> Action:
-    return Action(
-        id=row["id"],
-        incident_id=row["incident_id"],
-        feature=row["feature"],
-        action=row["action"],
-        subject=row["subject"],
-        model=row["model"],
-        started=row["started"],
-        until=row["until"],
-        ended=row["ended"],
-        actor=row["actor"],
-        reason=row["reason"],
-    )
+    return Action(**{field.name: row[field.name] for field in dataclasses.fields(Action)})

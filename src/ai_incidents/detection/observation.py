@@ -46,18 +46,18 @@ class Observation:
             model=clean_name(attributes.get(semconv.GEN_AI_RESPONSE_MODEL) or requested),
             requested_model=requested,
             response_id=attributes.get(semconv.GEN_AI_RESPONSE_ID),
-            quality_score=_number(attributes.get(semconv.AI_QUALITY_SCORE)),
+            quality_score=as_number(attributes.get(semconv.AI_QUALITY_SCORE)),
             quality_flags=_strings(attributes.get(semconv.AI_QUALITY_FLAGS)),
-            safety_score=_number(attributes.get(semconv.AI_SAFETY_SCORE)),
+            safety_score=as_number(attributes.get(semconv.AI_SAFETY_SCORE)),
             safety_categories=_strings(attributes.get(semconv.AI_SAFETY_CATEGORIES)),
-            retrieval_relevance=_number(attributes.get(semconv.AI_RETRIEVAL_RELEVANCE)),
+            retrieval_relevance=as_number(attributes.get(semconv.AI_RETRIEVAL_RELEVANCE)),
             retrieval_flags=_strings(attributes.get(semconv.AI_RETRIEVAL_FLAGS)),
             latency_s=max(latency_s, 0.0),
-            time_to_first_chunk_s=_number(
+            time_to_first_chunk_s=as_number(
                 attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
             ),
-            input_tokens=_count(attributes.get(semconv.GEN_AI_USAGE_INPUT_TOKENS)),
-            output_tokens=_count(attributes.get(semconv.GEN_AI_USAGE_OUTPUT_TOKENS)),
+            input_tokens=as_count(attributes.get(semconv.GEN_AI_USAGE_INPUT_TOKENS)),
+            output_tokens=as_count(attributes.get(semconv.GEN_AI_USAGE_OUTPUT_TOKENS)),
             error=semconv.ERROR_TYPE in attributes,
             user=fingerprint(
                 attributes.get(semconv.ENDUSER_ID)
@@ -89,15 +89,15 @@ def clean_name(value: Any) -> str:
     return "".join(c if c.isprintable() else "\ufffd" for c in text)
 
 
-def _number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
     """A finite number, else None (attributes come from any instrumentation)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
 
 
-def _count(value: Any) -> int | None:
-    number = _number(value)
+def as_count(value: Any) -> int | None:
+    number = as_number(value)
     return int(number) if number is not None and number >= 0 else None
 
 

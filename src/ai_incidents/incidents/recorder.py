@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ai_incidents import semconv
+from ai_incidents.detection.observation import as_count, as_number
 from ai_incidents.incidents.store import IncidentStore
 
 SCHEMA = """
@@ -104,9 +105,9 @@ class CallRecord:
             safety_categories=observation.safety_categories,
             retrieval_flags=observation.retrieval_flags,
             relevance=observation.retrieval_relevance,
-            documents=_int(attributes.get(semconv.AI_RETRIEVAL_DOCUMENT_COUNT)),
+            documents=as_count(attributes.get(semconv.AI_RETRIEVAL_DOCUMENT_COUNT)),
             data_source=_text(attributes.get(semconv.GEN_AI_DATA_SOURCE_ID)),
-            max_age_s=_float(attributes.get(semconv.AI_RETRIEVAL_MAX_AGE_S)),
+            max_age_s=as_number(attributes.get(semconv.AI_RETRIEVAL_MAX_AGE_S)),
             input_tokens=observation.input_tokens,
             output_tokens=observation.output_tokens,
             latency_s=observation.latency_s,
@@ -204,11 +205,3 @@ def _content(attributes: Mapping[str, Any]) -> str | None:
 
 def _text(value: Any) -> str | None:
     return str(value) if value is not None and value != "" else None
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
