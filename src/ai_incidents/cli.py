@@ -84,8 +84,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Investigation: one incident's recorded calls, and its postmortem.
-_INVESTIGATION_COMMANDS = {"investigate": run_investigate, "postmortem": run_postmortem}
+# Investigation: one incident's recorded calls, and its postmortem (run from _STORE_COMMANDS).
 
 
 def _add_investigation_parsers(
@@ -110,8 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "review":
             return _review(args, store, console)
-        if args.command in _INVESTIGATION_COMMANDS:
-            return _INVESTIGATION_COMMANDS[args.command](args, store, console)
+        if args.command in _STORE_COMMANDS:
+            return _STORE_COMMANDS[args.command](args, store, console)
         return _incidents(args, store, console)
     except StoreUnavailable as error:
         print(f"ai-incidents: cannot read the incident store: {error}", file=sys.stderr)
@@ -254,7 +253,7 @@ def _print_incident(
 
 
 # Regression cases, replay and model-update testing (``investigation``): one parser and one
-# runner per command; each opens the store it needs (replay none unless asked).
+# runner per command (cases reads the store main opens; replay opens none unless asked).
 
 
 def _add_cases_parser(commands: argparse._SubParsersAction, store: argparse.ArgumentParser):
@@ -313,23 +312,12 @@ def _add_eval_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--json", action="store_true", help="JSON instead of a table")
 
 
-def _run_cases(args: argparse.Namespace, console: Console) -> int:
+def _run_cases(args: argparse.Namespace, store: IncidentStore, console: Console) -> int:
     settings = get_settings()
-    store = IncidentStore(
-        getattr(args, "store", None) or settings.store, create=False, fall_back=False
-    )
-    try:
-        incident = store.get(args.id)
-        recorder = FlightRecorder(store, settings.recorder_max_rows, settings.recorder_max_age_s)
-        found = regression_cases.cases_for(
-            incident, recorder, settings.low_quality_threshold, args.limit
-        )
-    except StoreUnavailable as error:
-        print(f"ai-incidents: cannot read the incident store: {error}", file=sys.stderr)
-        return 2
-    except KeyError:
-        print(f"ai-incidents: no incident {args.id!r} in {store.path}", file=sys.stderr)
-        return 1
+    incident = store.get(args.id)
+    recorder = FlightRecorder(store, settings.recorder_max_rows, settings.recorder_max_age_s)
+    found = regression_cases.cases_for(incident, recorder, settings.low_quality_threshold,
+                                       args.limit)  # fmt: skip
     with_content = [c for c in found if c.has_content]
     note = (
         f"{len(found)} cases of {incident.id}: {len(with_content)} with content, "
@@ -535,7 +523,14 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-_REGRESSION_COMMANDS = {"cases": _run_cases, "replay": _run_replay, "eval": _run_eval}
+_STORE_COMMANDS = {
+    "investigate": run_investigate,
+    "postmortem": run_postmortem,
+    "cases": _run_cases,
+}
+"""Investigation commands that read the incident store (``main`` opens it)."""
+_REGRESSION_COMMANDS = {"replay": _run_replay, "eval": _run_eval}
+"""Commands that open no incident store unless asked."""
 
 
 if __name__ == "__main__":
