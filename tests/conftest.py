@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -131,10 +132,19 @@ def server() -> Iterator[ProviderServer]:
         yield provider
 
 
+def wait_for(condition, timeout_s: float = 10.0):
+    """Poll ``condition`` until truthy (work finished on another thread); return it."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+    return result
+
+
 @contextlib.contextmanager
-def enforcing(telemetry: Telemetry) -> Iterator[IncidentPipeline]:
-    """An incident pipeline on the instrumented provider that acts on calls (containment,
-    guardrails), made with the settings in force."""
+def attached(telemetry: Telemetry, enforce: bool = False) -> Iterator[IncidentPipeline]:
+    """An incident pipeline on the instrumented provider, made with the settings in force;
+    with ``enforce``, it acts on calls (containment, guardrails)."""
     pipeline = IncidentPipeline(
         meter_provider=telemetry.meter_provider,
         logger_provider=telemetry.logger_provider,
@@ -142,14 +152,20 @@ def enforcing(telemetry: Telemetry) -> Iterator[IncidentPipeline]:
     )
     telemetry.incident_slot.target = pipeline.processor
     telemetry.exporter_slot.wrapper = pipeline.wrap(telemetry.span_exporter)
-    pipeline.enforce()
+    if enforce:
+        pipeline.enforce()
     try:
         yield pipeline
     finally:
-        pipeline.stop_enforcing()
-        pipeline.manager.shutdown()
+        if enforce:
+            pipeline.stop_enforcing()
+            pipeline.manager.shutdown()
         telemetry.incident_slot.target = None
         telemetry.exporter_slot.wrapper = None
+
+
+def enforcing(telemetry: Telemetry) -> contextlib.AbstractContextManager[IncidentPipeline]:
+    return attached(telemetry, enforce=True)
 
 
 @pytest.fixture
@@ -157,13 +173,5 @@ def incidents(telemetry, tmp_path) -> Iterator[IncidentPipeline]:
     """An incident pipeline on the instrumented provider, with a fresh store and detector."""
     configure(store=str(tmp_path / "incidents.sqlite3"), drift_window=50,
               population_interval_s=3600)  # fmt: skip
-    pipeline = IncidentPipeline(
-        meter_provider=telemetry.meter_provider,
-        logger_provider=telemetry.logger_provider,
-        default_feature="test-service",
-    )
-    telemetry.incident_slot.target = pipeline.processor
-    telemetry.exporter_slot.wrapper = pipeline.wrap(telemetry.span_exporter)
-    yield pipeline
-    telemetry.incident_slot.target = None
-    telemetry.exporter_slot.wrapper = None
+    with attached(telemetry) as pipeline:
+        yield pipeline

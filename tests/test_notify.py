@@ -7,12 +7,12 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 
 from ai_incidents.config import Settings
 from ai_incidents.notify.channels import SIGNATURE_HEADER
 from ai_incidents.pipeline import IncidentPipeline
 from ai_incidents.testing._loopback import LoopbackServer, QuietHandler
+from tests.conftest import wait_for
 from tests.detection.test_trust import candidate_for
 
 
@@ -38,14 +38,6 @@ class Collector(LoopbackServer):
         self.lock = threading.Lock()
 
 
-def wait_for(condition, timeout_s: float = 20.0):
-    deadline = time.monotonic() + timeout_s
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-    return result
-
-
 def test_webhook_is_signed_and_retried(tmp_path):
     with Collector(fail_next=2) as hook:
         settings = Settings(store=str(tmp_path / "i.db"), webhook_url=f"{hook.url}/incidents",
@@ -54,7 +46,7 @@ def test_webhook_is_signed_and_retried(tmp_path):
         pipeline.notifiers[0].backoff_s = 0.05
         pipeline.manager.submit(candidate_for("support"))
         pipeline.manager.force_flush()
-        (path, headers, body) = wait_for(lambda: hook.received)[0]
+        (path, headers, body) = wait_for(lambda: hook.received, timeout_s=20.0)[0]
 
     document = json.loads(body)
     expected = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
@@ -79,7 +71,7 @@ def test_pagerduty_follows_the_incident_lifecycle(tmp_path):
         pipeline.store.set_status(incident.id, "resolved", "fixed")
         pipeline.manager.force_flush()
         events = wait_for(lambda: [json.loads(b) for _, _, b in pagerduty.received]
-                          if len(pagerduty.received) >= 3 else None)  # fmt: skip
+                          if len(pagerduty.received) >= 3 else None, timeout_s=20.0)  # fmt: skip
 
     actions = [e["event_action"] for e in events]
     assert actions == ["trigger", "acknowledge", "resolve"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import json
-import time
 
 import httpx
 import httpx2
@@ -13,18 +12,10 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from ai_incidents import endpoints
 from ai_incidents.testing import Reply
+from tests.conftest import wait_for
 
 MODULES = [httpx, httpx2]
 CHAT = {"model": "llama-3", "messages": [{"role": "user", "content": "hello"}]}
-
-
-def wait_for(condition, timeout_s: float = 10.0):
-    """Poll ``condition`` until truthy (work finished on another thread)."""
-    deadline = time.monotonic() + timeout_s
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-    return result
 
 
 def chat_body(stream: bool = False, **extra) -> dict:

@@ -35,6 +35,7 @@ from ai_incidents.incidents.model import SpanRef
 from ai_incidents.incidents.store import IncidentStore
 from ai_incidents.pipeline import IncidentPipeline
 from ai_incidents.testing.otlp_receiver import OTLPReceiver
+from tests.conftest import wait_for
 
 HEALTHY = {
     "gen_ai.operation.name": "chat",
@@ -54,14 +55,6 @@ LEAK = {
     "ai.safety.score": 1.0,
 }
 ATTEMPT = {**HEALTHY, "ai.safety.categories": ("prompt_injection",), "ai.safety.score": 0.9}
-
-
-def wait_for(condition, timeout_s: float = 10.0):
-    deadline = time.monotonic() + timeout_s
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-    return result
 
 
 def pipeline_on(tmp_path, settings: Settings | None = None, processor=SimpleSpanProcessor):
