@@ -148,18 +148,38 @@ class IncidentStore:
         self.fallbacks = 0
         """How many times the store fell back to memory."""
         self._lock = threading.RLock()
-        weak_reinit = weakref.WeakMethod(self._after_fork)
-        os.register_at_fork(after_in_child=lambda: (weak_reinit() or (lambda: None))())
+        self._opening = threading.Lock()
+        """Held while a file is opened outside ``_lock`` (``retry_file``)."""
+        before = weakref.WeakMethod(self._before_fork)
+        parent = weakref.WeakMethod(self._after_fork_in_parent)
+        child = weakref.WeakMethod(self._after_fork)
+        os.register_at_fork(
+            before=lambda: (before() or (lambda: None))(),
+            after_in_parent=lambda: (parent() or (lambda: None))(),
+            after_in_child=lambda: (child() or (lambda: None))(),
+        )
         self._db: sqlite3.Connection | None = None
         self._inode: tuple[int, int] | None = None
         self._pid = 0
         self._in_memory = False
         self._retry_at = 0.0
 
+    def _before_fork(self) -> None:
+        """No thread may be inside SQLite when the process forks: a child would find the
+        library's own mutexes held by a thread it does not have, and hang. Every SQLite
+        call of the store runs under these locks, so holding them across the fork is enough."""
+        self._opening.acquire()
+        self._lock.acquire()
+
+    def _after_fork_in_parent(self) -> None:
+        self._lock.release()
+        self._opening.release()
+
     def _after_fork(self) -> None:
-        """In a forked child: a fresh lock (a parent's thread may have held it); the
-        connection is reopened on first use (it belongs to the parent)."""
+        """In a forked child: fresh locks; the connection is reopened on first use (it
+        belongs to the parent)."""
         self._lock = threading.RLock()
+        self._opening = threading.Lock()
         self.owner = _new_owner()
 
     @property
@@ -250,7 +270,8 @@ class IncidentStore:
             _logger.warning("ai-incidents: the incident store %s was removed or replaced;"
                             " writing a new one", self.path)  # fmt: skip
         try:
-            db = self._open_file()
+            with self._opening:
+                db = self._open_file()
         except _STORE_ERRORS:
             return
         with self._lock:
